@@ -1,0 +1,106 @@
+"""Builds the admin panel and registers every view, in one list."""
+
+from flask import abort, redirect, request, session, url_for
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.admin import scoping
+from app.extensions import db
+from app.models import Area, HardshipCategory, Household, Member, Need, Organisation, Project
+from app.models import Resource, User
+from app.models.choices import ROLES, label
+
+
+class LandingView(AdminIndexView):
+    """The page after login: the user's scope and the counts that matter to them."""
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated
+
+    def inaccessible_callback(self, name, **kwargs):
+        return redirect(url_for("auth.login", next=request.full_path))
+
+    @expose("/")
+    def index(self):
+        from app.services.overview import landing_counts
+
+        scope = scoping.scope_of(current_user)
+        street = db.session.get(Area, scope.street_id) if scope.street_id else None
+        return self.render(
+            "admin/landing.html",
+            counts=landing_counts(current_user),
+            role_label=label(ROLES, current_user.role),
+            scope_area=current_user.area,
+            selected_street=street if scope.is_district_wide else None,
+        )
+
+    @expose("/street/", methods=("POST",))
+    def choose_street(self):
+        """The street switcher of district-wide users; an empty value clears it."""
+        if not scoping.scope_of(current_user).is_district_wide:
+            abort(403)
+        raw = request.form.get("street_id", "")
+        if raw == "":
+            session.pop("street_id", None)
+        else:
+            street = db.session.get(Area, int(raw)) if raw.isdigit() else None
+            if street is None or street.level != "street":
+                abort(404)
+            session["street_id"] = street.id
+        target = request.form.get("next", "")
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for(".index")
+        return redirect(target)
+
+
+def init_admin(app) -> Admin:
+    from app.admin.views.households import HouseholdView, MemberView, NeedView
+    from app.admin.views.projects import ProjectView, SponsorProjectView
+    from app.admin.views.reference import AreaView, HardshipCategoryView, UserView
+    from app.admin.views.resources import OrganisationView, ResourceView
+
+    admin = Admin(
+        app,
+        name=_l("Yijia"),
+        theme=Bootstrap4Theme(base_template="yijia_master.html", swatch="default"),
+        index_view=LandingView(name=_l("Home"), url="/admin"),
+    )
+    records, projects, settings = _l("Records"), _l("Projects"), _l("Settings")
+    views = [
+        HouseholdView(Household, name=_l("Households"), category=records, endpoint="household"),
+        MemberView(Member, name=_l("Household members"), category=records, endpoint="member"),
+        NeedView(Need, name=_l("Needs"), category=records, endpoint="need"),
+        ResourceView(Resource, name=_l("Resources"), category=records, endpoint="resource"),
+        OrganisationView(Organisation, name=_l("Organisations"), category=records,
+                         endpoint="organisation"),
+        ProjectView(Project, name=_l("Projects"), category=projects, endpoint="project"),
+        SponsorProjectView(Project, name=_l("Sponsorable projects"), endpoint="sponsor_project",
+                           url="/admin/sponsor/projects"),
+        AreaView(Area, name=_l("Areas"), category=settings, endpoint="area"),
+        HardshipCategoryView(HardshipCategory, name=_l("Hardship categories"),
+                             category=settings, endpoint="hardship_category"),
+        UserView(User, name=_l("Users"), category=settings, endpoint="user"),
+    ]
+    for view in views:
+        admin.add_view(view)
+
+    @app.context_processor
+    def locale_helpers():
+        from flask_babel import get_locale
+
+        return {"get_locale": get_locale}
+
+    @app.context_processor
+    def chrome():
+        """Top-bar data: street switcher choices and languages."""
+        if not current_user.is_authenticated:
+            return {}
+        return {
+            "street_choices": scoping.street_choices(current_user),
+            "selected_street_id": scoping.selected_street_id(),
+            "languages": app.config["LANGUAGES"],
+        }
+
+    return admin

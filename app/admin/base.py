@@ -1,0 +1,445 @@
+"""The base view that every admin view inherits: access, row scope, personal-data
+masking, choices, safe errors and Excel-safe exports. Views built on it hold
+configuration only."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+from collections import OrderedDict
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, flash, redirect, request, stream_with_context, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import String, cast, or_
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from wtforms.validators import ValidationError
+
+from app.admin import scoping
+from app.admin.labels import COMMON_LABELS
+from app.extensions import db
+from app.models import Area
+from app.validation import HIDDEN, InvalidValue, mask_id_number, mask_phone
+
+log = logging.getLogger(__name__)
+
+MASKERS = {"id": mask_id_number, "phone": mask_phone, "hidden": lambda v: HIDDEN if v else ""}
+WRITE_ENDPOINT_SUFFIXES = (".edit_view", ".delete_view", ".ajax_update", ".action_view")
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def excel_safe(value) -> str:
+    """A cell value that Excel shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    """Ajax look-ups (``form_ajax_refs``) through the same scope as the views, with a
+    capped page size and literal search terms."""
+
+    max_limit = 20
+
+    def get_query(self):
+        return db.session.query(self.model).filter(
+            scoping.read_criterion(self.model, scoping.scope_of(current_user))
+        )
+
+    def get_one(self, pk):
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return None
+        with db.session.no_autoflush:
+            return self.get_query().filter(self.model.id == pk).one_or_none()
+
+    def get_list(self, term, offset=0, limit=10):
+        term = _escape_like((term or "").strip())[:50]
+        limit = max(1, min(int(limit or 10), self.max_limit))
+        offset = max(0, int(offset or 0))
+        query = self.get_query().filter(
+            or_(*(cast(f, String).ilike(f"%{term}%", escape="\\") for f in self._cached_fields))
+        )
+        return query.order_by(self.model.id).offset(offset).limit(limit).all()
+
+
+class ScopedModelView(ModelView):
+    """Every admin view inherits this; it is where access is decided."""
+
+    #: set False in a view to forbid these operations for everyone
+    allow_create = True
+    allow_edit = True
+    allow_delete = True
+    allow_export = True
+    #: column → masker ("id", "phone", "hidden"): masked in lists and exports for
+    #: everyone, and on details pages for anyone who may not edit the household
+    personal_columns: dict[str, str] = {}
+    #: column → [(value, label)]: drop-down in forms, label in lists and filters
+    choices: dict = {}
+    #: relationship field → model for scoped drop-downs (see ``scaffold_form``)
+    page_size = 20
+    can_set_page_size = True
+    page_size_options = (20, 50, 100)
+    can_view_details = True
+    #: eager loading is explicit, in each view's ``eager()``
+    column_auto_select_related = False
+    export_types = ["csv", "xlsx"]
+    details_modal = False
+    edit_modal = False
+
+    def __init__(self, model, *args, **kwargs):
+        self.column_labels = {**COMMON_LABELS, **(self.column_labels or {})}
+        self.column_choices = {**(self.column_choices or {}), **self.choices}
+        self.form_choices = {**(self.form_choices or {}), **self.choices}
+        self.form_args = {**(self.form_args or {})}
+        for name, options in self.choices.items():
+            if options and isinstance(options[0][0], int):
+                self.form_args.setdefault(name, {})["coerce"] = lambda v: int(v) if v else None
+        self._install_personal_formatters()
+        self._install_scoped_choices(model)
+        super().__init__(model, db, *args, **kwargs)
+
+    def _run_view(self, fn, *args, **kwargs):
+        # Flask-Admin retries a view that raised TypeError with other arguments,
+        # which hides the real error; call the view once.
+        return fn(self, *args, **kwargs)
+
+    # ------------------------------------------------------------------ access
+    #: roles that may open this view; None means every role that may read the model
+    roles: tuple[str, ...] | None = None
+
+    def is_accessible(self) -> bool:
+        if not current_user.is_authenticated:
+            return False
+        if self.roles is not None and current_user.role not in self.roles:
+            return False
+        return scoping.may_read(self.model, current_user)
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+    def _may_write(self) -> bool:
+        return current_user.is_authenticated and scoping.may_write(self.model, current_user)
+
+    @property
+    def can_create(self) -> bool:
+        return self.allow_create and self._may_write()
+
+    @property
+    def can_edit(self) -> bool:
+        return self.allow_edit and self._may_write()
+
+    @property
+    def can_delete(self) -> bool:
+        return self.allow_delete and self._may_write()
+
+    @property
+    def can_export(self) -> bool:
+        return self.allow_export and current_user.is_authenticated and current_user.is_staff
+
+    # ------------------------------------------------------------------- rows
+    def _is_write_request(self) -> bool:
+        endpoint = request.endpoint or ""
+        return request.method != "GET" or endpoint.endswith(WRITE_ENDPOINT_SUFFIXES)
+
+    def scope_criterion(self):
+        scope = scoping.scope_of(current_user)
+        if self._is_write_request():
+            return scoping.write_criterion(self.model, scope)
+        return scoping.read_criterion(self.model, scope)
+
+    def get_query(self):
+        return self.eager(super().get_query().filter(self.scope_criterion()))
+
+    def get_count_query(self):
+        return super().get_count_query().filter(self.scope_criterion())
+
+    def eager(self, query):
+        """Hook for views to eager-load what their list shows (no N+1)."""
+        return query
+
+    def get_one(self, id):
+        """One row by id, through the scope; anything but a plain integer id is None."""
+        try:
+            pk = int(str(id))
+        except (TypeError, ValueError):
+            return None
+        if pk <= 0 or pk > 2**62:
+            return None
+        return self.get_query().filter(self.model.id == pk).one_or_none()
+
+    @expose("/details/")
+    def details_view(self):
+        self._abort_unless_found()
+        return super().details_view()
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        if not self.can_edit:
+            abort(403)
+        self._abort_unless_found()
+        return super().edit_view()
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        if not self.can_create:
+            abort(403)
+        return super().create_view()
+
+    @expose("/delete/", methods=("POST",))
+    def delete_view(self):
+        if not self.can_delete:
+            abort(403)
+        self._abort_unless_found(request.form.get("id", ""))
+        return super().delete_view()
+
+    def _abort_unless_found(self, raw=None):
+        """Out-of-scope or malformed ids answer 404, never the record."""
+        raw = request.args.get("id") if raw is None else raw
+        if raw is not None and self.get_one(raw) is None:
+            abort(404)
+
+    @expose("/ajax/update/", methods=("POST",))
+    def ajax_update(self):
+        """Inline edit: only for those who may edit, only rows they may change."""
+        if not self.can_edit:
+            abort(403)
+        pk = request.form.get("list_form_pk")
+        if pk is None or self.get_one(pk) is None:
+            abort(404)
+        return super().ajax_update()
+
+    def is_action_allowed(self, name: str) -> bool:
+        if not self._may_write():
+            return False
+        return super().is_action_allowed(name)
+
+    def handle_action(self, return_view=None):
+        if request.form.get("action") and not self.is_action_allowed(request.form["action"]):
+            abort(403)
+        return super().handle_action(return_view)
+
+    # ------------------------------------------------------------ saving
+    def on_model_change(self, form, model, is_created):
+        if not scoping.can_write_row(model, current_user):
+            raise InvalidValue(_l("You can only save records within your own area."))
+        super().on_model_change(form, model, is_created)
+
+    def on_model_delete(self, model):
+        if not scoping.can_write_row(model, current_user):
+            raise InvalidValue(_l("You can only delete records within your own area."))
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        """Clear messages for refused input; a generic one for database errors. Never
+        show SQL, parameters or a stack trace."""
+        db.session.rollback()
+        if isinstance(exc, InvalidValue | ValidationError):
+            flash(str(exc), "error")
+        elif isinstance(exc, IntegrityError):
+            log.warning("integrity error in %s: %s", self.endpoint, type(exc.orig).__name__)
+            flash(_("This record conflicts with another one (for example a duplicate). Nothing was saved."), "error")
+        elif isinstance(exc, SQLAlchemyError):
+            log.error("database error in %s: %s", self.endpoint, type(exc).__name__)
+            flash(_("The database could not save this record. Nothing was saved."), "error")
+        else:
+            log.exception("unexpected error in %s", self.endpoint)
+            flash(_("Something went wrong. Nothing was saved."), "error")
+        return True
+
+    # --------------------------------------------------------- forms
+    def _install_scoped_choices(self, model) -> None:
+        """Every relationship drop-down offers only rows the user may read, and a
+        street/community field only areas inside the user's own."""
+        mapper = db.inspect(model)
+        for rel in mapper.relationships:
+            if rel.key in (self.form_ajax_refs or {}) or rel.direction.name == "ONETOMANY":
+                continue  # ajax fields have their own scoped loader; one-to-many are inline
+            if rel.viewonly:
+                continue
+            target = rel.mapper.class_
+            args = self.form_args.setdefault(rel.key, {})
+            if rel.key in ("street", "community") and target is Area:
+                args.setdefault("query_factory", _area_choices(rel.key))
+            else:
+                args.setdefault("query_factory", _scoped_choices(target))
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        form._obj = obj  # lets validators tell "this record" from "another one"
+        return form
+
+    def _create_ajax_loader(self, name, options):
+        attr = getattr(self.model, name)
+        return ScopedAjaxLoader(name, db, attr.prop.mapper.class_, **options)
+
+    # ---------------------------------------------------- personal data
+    def _install_personal_formatters(self) -> None:
+        list_fmt = dict(self.column_formatters or {})
+        detail_fmt = dict(self.column_formatters_detail or list_fmt)
+        export_fmt = dict(self.column_formatters_export or {})
+        for column, kind in self.personal_columns.items():
+            mask = MASKERS[kind]
+
+            def masked(_view, _context, model, name, mask=mask):
+                return mask(getattr(model, name))
+
+            def revealed(view, _context, model, name, mask=mask):
+                value = getattr(model, name)
+                if scoping.can_reveal_personal_data(view.household_of(model), current_user):
+                    return "" if value is None else value
+                return mask(value)
+
+            list_fmt[column] = masked
+            export_fmt[column] = masked
+            detail_fmt[column] = revealed
+        self.column_formatters = list_fmt
+        self.column_formatters_detail = detail_fmt
+        self.column_formatters_export = export_fmt
+
+    def household_of(self, model):
+        """The household whose personal data ``model`` carries (views override)."""
+        return getattr(model, "household", None)
+
+    # ----------------------------------------------------------- filters
+    def _get_filter_groups(self):
+        """Filter option lists built per request, so nobody sees another area's names."""
+        if not self._filters:
+            return None
+        groups: OrderedDict[str, list] = OrderedDict()
+        for i, flt in enumerate(self._filters):
+            options = flt.get_options(self)
+            groups.setdefault(str(flt.name), []).append(
+                {
+                    "index": i,
+                    "arg": self.get_filter_arg(i, flt),
+                    "operation": str(flt.operation()),
+                    "options": [(k, str(v)) for k, v in options] if options else None,
+                    "type": flt.data_type,
+                }
+            )
+        return groups
+
+    # ------------------------------------------------------------ export
+    def get_export_name(self, export_type="csv"):
+        return f"{self.name}_{dt.date.today():%Y%m%d}.{export_type}"
+
+    @property
+    def export_max_rows(self):  # noqa: D401 - Flask-Admin attribute
+        return current_app.config["EXPORT_MAX_ROWS"]
+
+    def _export_rows(self):
+        view_args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(view_args.sort)
+        count, query = self.get_list(
+            0, sort[0] if sort else None, view_args.sort_desc, view_args.search,
+            view_args.filters, execute=False, page_size=self.export_max_rows,
+        )
+        return count, query
+
+    def _export_matrix(self):
+        """Header and rows of display values, masked, Excel-safe."""
+        count, query = self._export_rows()
+        header = [str(label) for _name, label in self._export_columns]
+        rows = (
+            [excel_safe(self.get_export_value(row, name)) for name, _label in self._export_columns]
+            for row in query
+        )
+        return count, header, rows
+
+    def _attachment(self, filename: str) -> str:
+        ascii_name = filename.encode("ascii", "ignore").decode() or "export"
+        return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+    def _export_csv(self, return_url):
+        count, header, rows = self._export_matrix()
+        if count is not None and count > self.export_max_rows:
+            flash(_("Too many rows to export (%(count)s); narrow the list with filters first.", count=count), "error")
+            return redirect(return_url)
+
+        def generate():
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            yield "\ufeff"  # BOM: Excel then reads UTF-8 Chinese correctly
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow(row)
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+            yield buffer.getvalue()
+
+        return Response(
+            stream_with_context(generate()),
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": self._attachment(self.get_export_name("csv"))},
+        )
+
+    def _export_tablib(self, export_type, return_url):
+        if export_type != "xlsx":
+            abort(404)
+        from openpyxl import Workbook
+
+        count, header, rows = self._export_matrix()
+        if count is not None and count > self.export_max_rows:
+            flash(_("Too many rows to export (%(count)s); narrow the list with filters first.", count=count), "error")
+            return redirect(return_url)
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(title=str(self.name)[:31])
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+        out = io.BytesIO()
+        workbook.save(out)
+        return Response(
+            out.getvalue(),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": self._attachment(self.get_export_name("xlsx"))},
+        )
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type):
+        if not self.can_export or export_type not in self.export_types:
+            abort(403)
+        return super().export(export_type)
+
+
+def _scoped_choices(target):
+    def factory():
+        query = db.session.query(target).filter(
+            scoping.read_criterion(target, scoping.scope_of(current_user))
+        )
+        return query.order_by(target.id)
+
+    return factory
+
+
+def _area_choices(level: str):
+    """Streets or communities inside the user's own area (for ownership fields)."""
+
+    def factory():
+        scope = scoping.scope_of(current_user)
+        query = db.session.query(Area).filter(Area.level == level)
+        if scope.community_id is not None:
+            wanted = scope.community_id if level == "community" else scope.street_id
+            query = query.filter(Area.id == wanted)
+        elif scope.street_id is not None:
+            column = Area.parent_id if level == "community" else Area.id
+            query = query.filter(column == scope.street_id)
+        return query.order_by(Area.parent_id, Area.name)
+
+    return factory
+

@@ -1,0 +1,33 @@
+"""Filters whose option lists are computed per request, inside the user's scope."""
+
+from flask import has_request_context
+from flask_admin.contrib.sqla.filters import IntEqualFilter
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+
+from app.admin import scoping
+from app.extensions import db
+from app.models import Area
+
+
+def _areas(level: str):
+    def options():
+        if not has_request_context() or not current_user.is_authenticated:
+            return []
+        stmt = scoping.visible(Area, current_user).where(Area.level == level)
+        stmt = stmt.order_by(Area.parent_id, Area.name)
+        return [(str(a.id), a.full_name) for a in db.session.scalars(stmt)]
+
+    return options
+
+
+def area_filters(model) -> list:
+    """"Street is …" and "Community is …" filters for a model with area columns."""
+    return [
+        IntEqualFilter(model.street_id, _l("Street"), options=_areas("street")),
+        IntEqualFilter(model.community_id, _l("Community"), options=_areas("community")),
+    ]
+
+
+

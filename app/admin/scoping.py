@@ -1,0 +1,232 @@
+"""The one place that says who may see and touch which rows.
+
+Every admin view, lookup, export, landing-page count and choice list asks this
+module, through ``visible(model, user)`` (rows a user may read) and
+``writable(model, user)`` (rows a user may change), or ``can_write_row`` for one
+object that is about to be saved.
+
+The rules:
+- ``district_admin`` reads and writes everything; ``district_manager`` reads
+  everything and writes nothing. Both may narrow their view to one street with
+  the street switcher (``session["street_id"]``).
+- ``street_clerk`` reads and writes the records of their street, and reads (only)
+  the records owned by the district as a whole.
+- ``community_worker`` reads and writes the records of their community, and reads
+  (only) the records owned by their street or the district as a whole.
+- ``sponsor`` reads projects open for sponsorship and the projects their own
+  organisation supports; nothing else, and never a household.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import has_request_context, session
+from sqlalchemy import and_, false, or_, select, true
+
+from app.extensions import db
+from app.models import (
+    Area,
+    HardshipCategory,
+    Household,
+    Member,
+    Need,
+    Organisation,
+    Project,
+    Resource,
+    User,
+    project_sponsors,
+)
+
+STAFF = ("district_admin", "district_manager", "street_clerk", "community_worker")
+WRITERS = ("district_admin", "street_clerk", "community_worker")
+ADMIN = ("district_admin",)
+DISTRICT = ("district_admin", "district_manager")
+
+#: models whose rows carry ``street_id`` / ``community_id`` directly
+AREA_OWNED = (Household, Member, Need, Organisation, Project, Resource)
+#: who may open each model at all; the row rules below narrow it further
+READ_ROLES = {
+    Household: STAFF,
+    Member: STAFF,
+    Need: STAFF,
+    Resource: STAFF,
+    Organisation: STAFF,
+    Project: STAFF + ("sponsor",),
+    Area: STAFF,
+    HardshipCategory: STAFF,
+    User: ADMIN,
+}
+WRITE_ROLES = {
+    Household: WRITERS,
+    Member: WRITERS,
+    Need: WRITERS,
+    Resource: WRITERS,
+    Organisation: ("district_admin", "street_clerk"),
+    Project: WRITERS,
+    Area: ADMIN,
+    HardshipCategory: ADMIN,
+    User: ADMIN,
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a user stands: their role, and the street/community their view covers."""
+
+    role: str
+    street_id: int | None = None
+    community_id: int | None = None
+    organisation_id: int | None = None
+    user_id: int | None = None
+
+    @property
+    def is_district_wide(self) -> bool:
+        return self.role in DISTRICT
+
+
+def selected_street_id() -> int | None:
+    """The street a district-wide user picked in the top-bar switcher."""
+    if not has_request_context():
+        return None
+    value = session.get("street_id")
+    return value if isinstance(value, int) else None
+
+
+def scope_of(user, *, narrowed: bool = True) -> Scope:
+    """The scope of ``user``; ``narrowed`` applies the street switcher."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope(role="anonymous")
+    if user.role in DISTRICT:
+        return Scope(role=user.role, street_id=selected_street_id() if narrowed else None,
+                     user_id=user.id)
+    if user.role == "street_clerk":
+        return Scope(role=user.role, street_id=user.area_id, user_id=user.id)
+    if user.role == "community_worker":
+        street_id = user.area.parent_id if user.area is not None else None
+        return Scope(role=user.role, street_id=street_id, community_id=user.area_id,
+                     user_id=user.id)
+    if user.role == "sponsor":
+        return Scope(role=user.role, organisation_id=user.organisation_id, user_id=user.id)
+    return Scope(role="anonymous")
+
+
+def may_read(model, user) -> bool:
+    return scope_of(user).role in READ_ROLES.get(model, ())
+
+
+def may_write(model, user) -> bool:
+    return scope_of(user).role in WRITE_ROLES.get(model, ())
+
+
+def _owned_within(model, scope: Scope):
+    """Rows owned by the scope's area or an area inside it."""
+    if scope.community_id is not None:
+        return model.community_id == scope.community_id
+    if scope.street_id is not None:
+        return model.street_id == scope.street_id
+    return true()
+
+
+def _owned_above(model, scope: Scope):
+    """Rows owned by an area that contains the scope's area (read-only for it)."""
+    if scope.is_district_wide:
+        return false()
+    if scope.community_id is not None:
+        return or_(
+            model.street_id.is_(None),
+            and_(model.street_id == scope.street_id, model.community_id.is_(None)),
+        )
+    return model.street_id.is_(None)
+
+
+def read_criterion(model, scope: Scope):
+    """SQL criterion for the rows of ``model`` that ``scope`` may read."""
+    if scope.role not in READ_ROLES.get(model, ()):
+        return false()
+    if model is Project and scope.role == "sponsor":
+        own = select(project_sponsors.c.project_id).where(
+            project_sponsors.c.organisation_id == (scope.organisation_id or -1)
+        )
+        return or_(Project.status == "open", Project.id.in_(own))
+    if model in AREA_OWNED:
+        return or_(_owned_within(model, scope), _owned_above(model, scope))
+    if model is Area:
+        if scope.is_district_wide and scope.street_id is None:
+            return true()
+        street = scope.street_id
+        if scope.community_id is not None:
+            return or_(Area.level == "district", Area.id == street, Area.id == scope.community_id)
+        return or_(Area.level == "district", Area.id == street, Area.parent_id == street)
+    return true()  # reference data and users: the role check above is the rule
+
+
+def write_criterion(model, scope: Scope):
+    """SQL criterion for the rows of ``model`` that ``scope`` may change or delete."""
+    if scope.role not in WRITE_ROLES.get(model, ()):
+        return false()
+    if model in AREA_OWNED:
+        return _owned_within(model, scope)
+    return true()
+
+
+def visible(model, user, query=None):
+    """A select of ``model`` (or ``query`` narrowed) to the rows ``user`` may read."""
+    stmt = query if query is not None else select(model)
+    return stmt.where(read_criterion(model, scope_of(user)))
+
+
+def writable(model, user, query=None):
+    stmt = query if query is not None else select(model)
+    return stmt.where(write_criterion(model, scope_of(user)))
+
+
+def _effective_areas(obj) -> tuple[int | None, int | None]:
+    """(street_id, community_id) an object will have once saved."""
+    if isinstance(obj, Member | Need):
+        household = obj.household or (
+            db.session.get(Household, obj.household_id) if obj.household_id else None
+        )
+        return _effective_areas(household) if household is not None else (None, None)
+    community = obj.community if obj.community is not None else (
+        db.session.get(Area, obj.community_id) if obj.community_id else None
+    )
+    if community is not None:
+        return community.parent_id, community.id
+    street_id = obj.street.id if obj.street is not None else obj.street_id
+    return street_id, None
+
+
+def can_write_row(obj, user) -> bool:
+    """May ``user`` save ``obj`` as it now stands (new or changed)?
+
+    Checked in Python on the object about to be written, so a record cannot be
+    created in, or moved into, an area outside the user's scope.
+    """
+    model = type(obj)
+    scope = scope_of(user, narrowed=False)
+    if scope.role not in WRITE_ROLES.get(model, ()):
+        return False
+    if model not in AREA_OWNED:
+        return True
+    street_id, community_id = _effective_areas(obj)
+    if scope.community_id is not None:
+        return community_id == scope.community_id
+    if scope.street_id is not None:
+        return street_id == scope.street_id
+    return True
+
+
+def can_reveal_personal_data(household: Household | None, user) -> bool:
+    """Full ID numbers, phones, health and income: only to those who may edit the
+    household (district admin, or the clerk/worker whose scope covers it)."""
+    if household is None:
+        return False
+    return can_write_row(household, user) and household.id is not None
+
+
+def street_choices(user) -> list[Area]:
+    """Streets the user may pick in the street switcher (district-wide users)."""
+    if scope_of(user, narrowed=False).role not in DISTRICT:
+        return []
+    return list(db.session.scalars(select(Area).where(Area.level == "street").order_by(Area.name)))

@@ -1,0 +1,254 @@
+"""Households, their members and their needs."""
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual
+from flask_admin.model.form import InlineFormAdmin
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from app.admin import scoping, validators
+from app.admin.base import ScopedModelView
+from app.admin.filters import area_filters
+from app.extensions import db
+from app.models import Household, Member, Need
+from app.models import choices as c
+from app.validation import InvalidValue, mask_id_number, normalize_id_number
+
+
+def _choice(choices):
+    return lambda _v, _c, model, name: c.label(choices, getattr(model, name))
+
+
+class MemberInline(InlineFormAdmin):
+    form_columns = (
+        "id", "name", "relation", "id_number", "health", "disability_type",
+        "disability_grade", "employment",
+    )
+    form_choices = {
+        "relation": c.RELATIONS,
+        "disability_type": c.DISABILITY_TYPES,
+        "employment": c.EMPLOYMENT_STATUSES,
+        "disability_grade": c.DISABILITY_GRADES,
+    }
+    form_args = {
+        "id_number": {"validators": [validators.id_number]},
+        "disability_grade": {"coerce": lambda v: int(v) if v else None},
+    }
+    column_labels = {
+        "name": _l("Name"), "relation": _l("Relation to head"), "id_number": _l("ID number"),
+        "health": _l("Health"), "disability_type": _l("Disability type"),
+        "disability_grade": _l("Disability grade"), "employment": _l("Employment"),
+    }
+
+
+class HouseholdView(ScopedModelView):
+    """Households in hardship: the heart of the records."""
+
+    personal_columns = {
+        "head_id_number": "id",
+        "head_phone": "phone",
+        "monthly_income": "hidden",
+        "existing_support": "hidden",
+    }
+    choices = {
+        "status": c.HOUSEHOLD_STATUSES,
+        "intake_channel": c.INTAKE_CHANNELS,
+        "disability_type": c.DISABILITY_TYPES,
+        "disability_grade": c.DISABILITY_GRADES,
+        "head_gender": c.GENDERS,
+    }
+    column_list = (
+        "id", "head_name", "head_id_number", "head_phone", "community", "categories",
+        "status", "intake_channel", "intake_date", "assigned_worker",
+    )
+    column_details_list = (
+        "id", "head_name", "head_id_number", "head_gender", "head_birth_date", "head_phone",
+        "address", "street", "community", "categories", "disability_type", "disability_grade",
+        "monthly_income", "existing_support", "intake_channel", "intake_date",
+        "assigned_worker", "status", "members", "needs", "notes", "created_at", "created_by",
+        "updated_at", "updated_by",
+    )
+    column_export_list = (
+        "id", "head_name", "head_id_number", "head_phone", "street", "community",
+        "categories", "status", "intake_channel", "intake_date", "address",
+    )
+    column_default_sort = ("id", True)
+    column_sortable_list = ("id", "head_name", "status", "intake_date")
+    column_searchable_list = ("head_name", "address")
+    form_columns = (
+        "head_name", "head_id_number", "head_phone", "community", "address", "categories",
+        "disability_type", "disability_grade", "monthly_income", "existing_support",
+        "intake_channel", "intake_date", "assigned_worker", "status", "notes",
+    )
+    form_args = {
+        "head_id_number": {"validators": [validators.id_number, validators.unique_head_id_number]},
+        "head_phone": {"validators": [validators.phone]},
+        "monthly_income": {"validators": [validators.money]},
+        "intake_date": {"validators": [validators.not_future]},
+        # staff of the user's own area only (users are otherwise admin-only rows)
+        "assigned_worker": {"query_factory": lambda: _worker_choices()},
+    }
+    inline_models = (MemberInline(Member),)
+    list_template = "admin/household_list.html"
+
+    @property
+    def column_filters(self):
+        return area_filters(Household) + [
+            FilterEqual(Household.status, _l("Status"), options=c.HOUSEHOLD_STATUSES),
+            FilterEqual(Household.intake_channel, _l("Intake channel"), options=c.INTAKE_CHANNELS),
+            DateBetweenFilter(Household.intake_date, _l("Intake date")),
+        ]
+
+    def eager(self, query):
+        return query.options(
+            selectinload(Household.community),
+            selectinload(Household.street),
+            selectinload(Household.categories),
+            selectinload(Household.assigned_worker),
+        )
+
+    def household_of(self, model):
+        return model
+
+    def _format_members(self, _context, model, _name):
+        reveal = scoping.can_reveal_personal_data(model, current_user)
+        parts = []
+        for m in model.members:
+            number = m.id_number if reveal else mask_id_number(m.id_number)
+            parts.append(f"{escape(m.name)}（{escape(c.label(c.RELATIONS, m.relation))}）"
+                         + (f" {escape(number)}" if number else ""))
+        return Markup("<br>".join(parts))
+
+    def _format_needs(self, _context, model, _name):
+        return Markup("<br>".join(
+            f"{escape(c.label(c.NEED_DIMENSIONS, n.dimension))} · "
+            f"{escape(c.label(c.NEED_STATUSES, n.status))} · {escape(n.description[:40])}"
+            for n in model.needs
+        ))
+
+    def __init__(self, *args, **kwargs):
+        self.column_formatters_detail = {
+            "members": HouseholdView._format_members,
+            "needs": HouseholdView._format_needs,
+        }
+        super().__init__(*args, **kwargs)
+
+    @expose("/find/", methods=("POST",))
+    def find_by_id_number(self):
+        """Exact-match search by a full resident ID number (head or member). POST, so
+        the number never appears in a URL or an access log."""
+        try:
+            number = normalize_id_number(request.form.get("id_number", ""))
+        except InvalidValue as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".index_view"))
+        stmt = scoping.visible(Household, current_user).where(
+            or_(
+                Household.head_id_number == number,
+                Household.id.in_(select(Member.household_id).where(Member.id_number == number)),
+            )
+        )
+        household = db.session.scalars(stmt).first()
+        if household is None:
+            flash(_("No household within your area has this ID number."), "warning")
+            return redirect(url_for(".index_view"))
+        return redirect(url_for(".details_view", id=household.id))
+
+
+def _worker_choices():
+    from app.models import User
+
+    scope = scoping.scope_of(current_user)
+    query = db.session.query(User).filter(
+        User.role.in_(("community_worker", "street_clerk")), User.is_active.is_(True)
+    )
+    if scope.community_id is not None:
+        query = query.filter(or_(User.area_id == scope.community_id, User.area_id == scope.street_id))
+    elif scope.street_id is not None:
+        from app.models import Area
+
+        communities = select(Area.id).where(Area.parent_id == scope.street_id)
+        query = query.filter(or_(User.area_id == scope.street_id, User.area_id.in_(communities)))
+    return query.order_by(User.full_name)
+
+
+class MemberView(ScopedModelView):
+    personal_columns = {"id_number": "id", "health": "hidden"}
+    choices = {
+        "relation": c.RELATIONS,
+        "gender": c.GENDERS,
+        "employment": c.EMPLOYMENT_STATUSES,
+        "disability_type": c.DISABILITY_TYPES,
+        "disability_grade": c.DISABILITY_GRADES,
+    }
+    column_list = ("id", "name", "household", "relation", "id_number", "gender", "employment",
+                   "community")
+    column_details_list = ("id", "name", "household", "relation", "id_number", "gender",
+                           "birth_date", "health", "disability_type", "disability_grade",
+                           "employment", "street", "community", "created_at", "updated_at")
+    column_export_list = ("id", "name", "household", "relation", "id_number", "gender",
+                          "employment", "street", "community")
+    column_default_sort = ("id", True)
+    column_searchable_list = ("name",)
+    form_columns = ("household", "name", "relation", "id_number", "health", "disability_type",
+                    "disability_grade", "employment")
+    form_args = {"id_number": {"validators": [validators.id_number,
+                                              validators.unique_member_id_number]}}
+    form_ajax_refs = {"household": {"fields": ("head_name",), "placeholder": _l("Type a name")}}
+
+    @property
+    def column_filters(self):
+        return area_filters(Member) + [
+            FilterEqual(Member.relation, _l("Relation to head"), options=c.RELATIONS),
+            FilterEqual(Member.employment, _l("Employment"), options=c.EMPLOYMENT_STATUSES),
+        ]
+
+    def eager(self, query):
+        return query.options(selectinload(Member.household).selectinload(Household.community),
+                             selectinload(Member.community), selectinload(Member.street))
+
+
+class NeedView(ScopedModelView):
+    choices = {
+        "dimension": c.NEED_DIMENSIONS,
+        "category": c.NEED_CATEGORIES,
+        "urgency": c.URGENCIES,
+        "status": c.NEED_STATUSES,
+    }
+    column_list = ("id", "household", "dimension", "category", "description", "urgency",
+                   "status", "identified_on", "community")
+    column_details_list = ("id", "household", "dimension", "category", "description",
+                           "urgency", "status", "identified_on", "resolved_on", "street",
+                           "community", "created_at", "created_by", "updated_at", "updated_by")
+    column_export_list = ("id", "household", "dimension", "category", "description", "urgency",
+                          "status", "identified_on", "resolved_on", "street", "community")
+    column_default_sort = ("identified_on", True)
+    column_sortable_list = ("id", "dimension", "urgency", "status", "identified_on")
+    column_searchable_list = ("description",)
+    column_editable_list = ("status",)
+    form_columns = ("household", "dimension", "category", "description", "urgency", "status",
+                    "identified_on", "resolved_on")
+    form_args = {"identified_on": {"validators": [validators.not_future]},
+                 "resolved_on": {"validators": [validators.not_future]}}
+    form_ajax_refs = {"household": {"fields": ("head_name",), "placeholder": _l("Type a name")}}
+
+    @property
+    def column_filters(self):
+        return area_filters(Need) + [
+            FilterEqual(Need.dimension, _l("Dimension"), options=c.NEED_DIMENSIONS),
+            FilterEqual(Need.category, _l("Category"), options=c.NEED_CATEGORIES),
+            FilterEqual(Need.status, _l("Status"), options=c.NEED_STATUSES),
+            FilterEqual(Need.urgency, _l("Urgency"), options=c.URGENCIES),
+        ]
+
+    def eager(self, query):
+        return query.options(selectinload(Need.household).selectinload(Household.community),
+                             selectinload(Need.community), selectinload(Need.street))
+
+
+

@@ -1,0 +1,62 @@
+"""Columns and behaviour shared by every record."""
+
+import datetime as dt
+
+from sqlalchemy import DateTime, ForeignKey
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class TrackedMixin:
+    """Every record knows who created and last changed it, and when (UTC)."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    @declared_attr
+    def created_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+    @declared_attr
+    def updated_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+    @declared_attr
+    def created_by(cls):
+        extra = {"remote_side": "User.id"} if cls.__name__ == "User" else {}
+        return relationship("User", foreign_keys=[cls.created_by_id], viewonly=True, **extra)
+
+    @declared_attr
+    def updated_by(cls):
+        extra = {"remote_side": "User.id"} if cls.__name__ == "User" else {}
+        return relationship("User", foreign_keys=[cls.updated_by_id], viewonly=True, **extra)
+
+
+def _acting_user_id() -> int | None:
+    """The logged-in user's id, or None outside a request (CLI, tests)."""
+    try:
+        from flask import has_request_context
+        from flask_login import current_user
+
+        if has_request_context() and current_user.is_authenticated:
+            return current_user.id
+    except Exception:  # pragma: no cover - no app context
+        return None
+    return None
+
+
+def stamp_tracked(session, _flush_context, _instances) -> None:
+    """Fill created_by / updated_by from the logged-in user."""
+    user_id = _acting_user_id()
+    if user_id is None:
+        return
+    for obj in session.new:
+        if isinstance(obj, TrackedMixin) and obj.created_by_id is None:
+            obj.created_by_id = user_id
+            obj.updated_by_id = user_id
+    for obj in session.dirty:
+        if isinstance(obj, TrackedMixin) and session.is_modified(obj):
+            obj.updated_by_id = user_id

@@ -1,0 +1,1 @@
+"""Domain rules as plain functions, called by admin views, CLI commands and tests."""

@@ -1,0 +1,73 @@
+"""Configuration, read from the environment.
+
+``Config`` is what ``make run`` uses: an SQLite file in ``instance/`` unless
+``DATABASE_URL`` says otherwise.  ``ProductionConfig`` refuses to start without a
+``SECRET_KEY`` and a ``DATABASE_URL``.  ``TestConfig`` is used by the test suite.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # Heroku-style and plain postgres URLs both mean psycopg 3 here.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = _database_url(
+        "sqlite:///" + str(BASE_DIR / "instance" / "yijia.sqlite3")
+    )
+    # Bound parameters (ID numbers, phones) must never reach a log or an error page.
+    SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True, "pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None
+    # Flask-Admin: let IntegrityError reach our own handler, which shows a generic text.
+    FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = False
+    FLASK_ADMIN_SWATCH = "default"
+    #: rows per export file; larger exports are refused with a message
+    EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "50000"))
+    TESTING = False
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    def __init__(self) -> None:
+        key = os.environ.get("SECRET_KEY")
+        if not key:
+            raise RuntimeError(
+                "SECRET_KEY must be set in the environment for production."
+            )
+        if "DATABASE_URL" not in os.environ:
+            raise RuntimeError("DATABASE_URL must be set for production.")
+        self.SECRET_KEY = key
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = False
+
+
+def config_from_env():
+    """The config class named by YIJIA_ENV (development by default)."""
+    name = os.environ.get("YIJIA_ENV", "development")
+    if name == "production":
+        return ProductionConfig()
+    return Config
