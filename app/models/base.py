@@ -18,11 +18,15 @@ class TrackedMixin:
 
     @declared_attr
     def created_by_id(cls) -> Mapped[int | None]:
-        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+        return mapped_column(
+            ForeignKey("users.id", ondelete="SET NULL", use_alter=True), nullable=True
+        )
 
     @declared_attr
     def updated_by_id(cls) -> Mapped[int | None]:
-        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+        return mapped_column(
+            ForeignKey("users.id", ondelete="SET NULL", use_alter=True), nullable=True
+        )
 
     @declared_attr
     def created_by(cls):
