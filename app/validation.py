@@ -45,7 +45,7 @@ def normalize_id_number(value: str, today: dt.date | None = None) -> str:
         birth = dt.date(int(raw[6:10]), int(raw[10:12]), int(raw[12:14]))
     except ValueError:
         raise InvalidValue(_l("The birth date inside this ID number does not exist.")) from None
-    if birth > (today or dt.date.today()) or birth.year < 1900:
+    if birth > (today or dt.date.today()) or birth.year < 1870:
         raise InvalidValue(_l("The birth date inside this ID number is not possible."))
     if id_check_digit(raw[:17]) != raw[17]:
         raise InvalidValue(_l("The check digit of this ID number is wrong; please check it."))

@@ -49,6 +49,8 @@ def _derive_areas(session: Session) -> None:
             if community is None and obj.community_id is not None:
                 community = session.get(Area, obj.community_id)
             if community is not None and community.level == "community":
+                # set both the relationship and the id: children copy the ids below
+                obj.community_id = community.id
                 obj.street = community.parent
                 obj.street_id = community.parent_id
     for obj in changed:
