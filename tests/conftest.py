@@ -8,12 +8,14 @@ Speed: the demo district is built once per backend as a template (an SQLite file
 PostgreSQL template database); each test that writes gets a fresh copy of it.
 """
 
+import contextvars
 import os
 import re
 import shutil
 import uuid
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -131,8 +133,19 @@ def backend(request, tmp_path_factory):
     b.close()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as in production: each in its own app
+    context (own ``g``, own database session), even while the test holds one open
+    to inspect the database. Responses are buffered inside that context."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def _make_app(url, **extra):
     app = create_app(config_for(url, **extra))
+    app.test_client_class = IsolatedClient
     return app
 
 

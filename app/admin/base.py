@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 from flask import Response, abort, current_app, flash, redirect, request, stream_with_context, url_for
 from flask_admin import expose
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_babel import gettext as _
@@ -227,6 +229,15 @@ class ScopedModelView(ModelView):
         if not self._may_write():
             return False
         return super().is_action_allowed(name)
+
+    @action(
+        "delete",
+        admin_lazy_gettext("Delete"),
+        admin_lazy_gettext("Are you sure you want to delete selected records?"),
+    )
+    def action_delete(self, ids):
+        # Ids arrive as strings; PostgreSQL will not compare them with integer keys.
+        return super().action_delete([int(i) for i in ids if str(i).isdigit()])
 
     def handle_action(self, return_view=None):
         if request.form.get("action") and not self.is_action_allowed(request.form["action"]):

@@ -52,10 +52,10 @@ ORGANISATIONS = [
     ("瑶海区第一人民医院", "hospital", "赵医生", "0551-64200003"),
     ("瑶海区爱心慈善救助基金会", "foundation", "钱秘书长", "0551-64200004"),
     ("静安社工服务中心", "social_work_centre", "孙主任", "0551-64200005"),
-    ("晨光志愿者协会", "volunteer_group", "周会长", "0551-64200006"),
+    ("晨光志愿者协会", "volunteer_group", "周会长", "0551-64200006", "城东街道"),
     ("合肥恒信建材有限公司", "enterprise", "吴经理", "0551-64200007"),
     ("安徽瑞丰食品有限公司", "enterprise", "郑经理", "0551-64200008"),
-    ("瑶海区助残服务社", "social_org", "冯社长", "0551-64200009"),
+    ("瑶海区助残服务社", "social_org", "冯社长", "0551-64200009", "胜利路街道"),
 ]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -134,10 +134,13 @@ def seed_demo(households: int = 100) -> dict:
                                           defaults={"name": name, "sort_order": order})
 
     orgs = {}
-    for name, kind, person, phone in ORGANISATIONS:
+    by_name = {s.name: s for s in streets}
+    for name, kind, person, phone, *street_name in ORGANISATIONS:
+        # organisations registered by a street office belong to that street
         orgs[name] = _get_or_create(Organisation, name=name, defaults={
             "kind": kind, "contact_person": person, "contact_phone": phone,
-            "address": "合肥市瑶海区"})
+            "address": "合肥市瑶海区",
+            "street": by_name[street_name[0]] if street_name else None})
     sponsor_org = orgs["合肥恒信建材有限公司"]
 
     def user(username, full_name, role, area=None, organisation=None):

@@ -129,13 +129,15 @@ def page(chromium_browser, live_server):
 
 
 @pytest.fixture
-def login(page):
-    """login("worker") logs the page in through the real form; returns the page."""
+def browser_login(page):
+    """browser_login("worker") logs the page in through the real form (with its CSRF
+    token); returns the page, on the landing page."""
     from app.services.demo import DEMO_PASSWORD
 
     def _login(username: str):
         page.goto("/login")
         form = page.locator("form#login-form")
+        assert form.locator('input[name="csrf_token"]').get_attribute("value"), "no CSRF token"
         form.locator('input[name="username"]').fill(username)
         form.locator('input[name="password"]').fill(DEMO_PASSWORD)
         with page.expect_navigation():
@@ -150,4 +152,3 @@ def login(page):
 def artifacts_dir():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
-

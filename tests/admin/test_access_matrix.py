@@ -1,0 +1,369 @@
+"""Every admin view × every role × every way in.
+
+Expectations are written out here from the rules in the issue, independently of
+``app/admin/scoping.py``: which roles may open which view, and for each role a row it
+may touch and a row outside its scope (same street but another community, another
+street, a project not open and not theirs).
+"""
+
+import csv
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    Area,
+    HardshipCategory,
+    Household,
+    Member,
+    Need,
+    Organisation,
+    Project,
+    Resource,
+    User,
+    project_sponsors,
+)
+from tests.conftest import DEMO_ROLES, ROLES
+
+STAFF = {"district_admin", "district_manager", "street_clerk", "community_worker"}
+WRITERS = {"district_admin", "street_clerk", "community_worker"}
+ADMIN = {"district_admin"}
+
+#: endpoint → (model, roles that may open it, roles that may change its rows, url)
+VIEWS = {
+    "household": (Household, STAFF, WRITERS),
+    "member": (Member, STAFF, WRITERS),
+    "need": (Need, STAFF, WRITERS),
+    "resource": (Resource, STAFF, WRITERS),
+    "organisation": (Organisation, STAFF, {"district_admin", "street_clerk"}),
+    "project": (Project, STAFF, WRITERS),
+    "sponsor_project": (Project, {"sponsor"}, set()),
+    "area": (Area, STAFF, ADMIN),
+    "hardship_category": (HardshipCategory, STAFF, ADMIN),
+    "user": (User, ADMIN, ADMIN),
+}
+AREA_OWNED = (Household, Member, Need, Resource, Organisation, Project)
+
+
+def url(endpoint: str, rest: str = "") -> str:
+    base = "/admin/sponsor/projects/" if endpoint == "sponsor_project" else f"/admin/{endpoint}/"
+    return base + rest
+
+
+def _area(name):
+    return db.session.scalar(select(Area).where(Area.name == name))
+
+
+def out_of_scope_row(model, role):
+    """A row this role must neither see nor touch, or None when it sees them all."""
+    chengdong, heping = _area("城东街道"), _area("和平社区")
+    if role in ("district_admin", "district_manager"):
+        return None
+    if role == "sponsor":
+        if model is not Project:
+            return db.session.scalars(select(model)).first()
+        theirs = select(project_sponsors.c.project_id).join(
+            User, User.organisation_id == project_sponsors.c.organisation_id
+        ).where(User.username == "sponsor")
+        return db.session.scalar(
+            select(Project).where(Project.status != "open", Project.id.not_in(theirs))
+        )
+    if model is Area:
+        clause = Area.parent_id != chengdong.id if role == "street_clerk" else Area.id != heping.id
+        return db.session.scalar(select(Area).where(Area.level == "community", clause))
+    if model in (HardshipCategory, User):
+        return None if model is HardshipCategory else db.session.scalars(select(User)).first()
+    if role == "street_clerk":
+        return db.session.scalar(
+            select(model).where(model.street_id.is_not(None), model.street_id != chengdong.id)
+        )
+    # community worker: prefer a row of *another community in the same street*
+    same_street = db.session.scalar(
+        select(model).where(model.street_id == chengdong.id, model.community_id != heping.id)
+    )
+    return same_street or db.session.scalar(
+        select(model).where(model.street_id.is_not(None), model.street_id != chengdong.id)
+    )
+
+
+def in_scope_row(model, role):
+    """A row this role may see (and, if a writer, change)."""
+    chengdong, heping = _area("城东街道"), _area("和平社区")
+    if role == "sponsor":
+        return db.session.scalar(select(Project).where(Project.status == "open"))
+    if model is Area:
+        return heping
+    if model in AREA_OWNED and role == "street_clerk":
+        return db.session.scalar(select(model).where(model.street_id == chengdong.id))
+    if model is Organisation and role == "community_worker":
+        return db.session.scalar(select(model).where(model.street_id.is_(None)))
+    if model in AREA_OWNED and role == "community_worker":
+        return db.session.scalar(select(model).where(model.community_id == heping.id))
+    return db.session.scalars(select(model).order_by(model.id)).first()
+
+
+def _count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _expected_status(endpoint, role, *, write):
+    _model, readers, writers = VIEWS[endpoint]
+    allowed = writers if write else readers
+    return None if role in allowed else 403
+
+
+CASES = [(e, r) for e in VIEWS for r in ROLES]
+
+
+@pytest.mark.parametrize(("endpoint", "role"), CASES)
+def test_list_is_open_only_to_its_roles(shared_app, shared_login, endpoint, role):
+    client = shared_login(role)
+    response = client.get(url(endpoint))
+    assert response.status_code == (200 if role in VIEWS[endpoint][1] else 403)
+
+
+@pytest.mark.parametrize("endpoint", list(VIEWS))
+def test_anonymous_users_are_sent_to_login(shared_app, endpoint):
+    client = shared_app.test_client()
+    for path in ("", "details/?id=1", "edit/?id=1", "new/", "export/csv/"):
+        response = client.get(url(endpoint, path))
+        assert response.status_code == 302
+        assert "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize(("endpoint", "role"), [(e, r) for e, r in CASES if r in VIEWS[e][1]])
+def test_in_scope_details_and_edit(shared_app, shared_login, endpoint, role):
+    model, readers, writers = VIEWS[endpoint]
+    row = in_scope_row(model, role)
+    client = shared_login(role)
+    assert client.get(url(endpoint, f"details/?id={row.id}")).status_code == 200
+    may_edit = role in writers and not (model is Organisation and role == "community_worker")
+    expected_edit = 200 if may_edit else (404 if role in writers else 403)
+    assert client.get(url(endpoint, f"edit/?id={row.id}")).status_code == expected_edit
+
+
+@pytest.mark.parametrize(("endpoint", "role"), CASES)
+def test_out_of_scope_ids_are_refused_every_way_in(app, login, endpoint, role):
+    model, readers, writers = VIEWS[endpoint]
+    row = out_of_scope_row(model, role)
+    if row is None:
+        pytest.skip("this role's scope covers every row")
+    row_id, before = row.id, _count(model)
+    snapshot = {c.key: getattr(row, c.key) for c in model.__table__.columns}
+    client = login(role)
+    read_refusal = (404,) if role in readers else (403,)
+    write_refusal = (403, 404)
+
+    assert client.get(url(endpoint, f"details/?id={row_id}")).status_code in read_refusal
+    assert client.get(url(endpoint, f"edit/?id={row_id}")).status_code in write_refusal
+    assert client.post(url(endpoint, f"edit/?id={row_id}"),
+                       data={"name": "x", "head_name": "x", "description": "x"}
+                       ).status_code in write_refusal
+    assert client.post(url(endpoint, "delete/"), data={"id": row_id}).status_code in write_refusal
+    assert client.post(url(endpoint, "ajax/update/"),
+                       data={"list_form_pk": row_id, "status": "withdrawn"}
+                       ).status_code in write_refusal
+    response = client.post(url(endpoint, "action/"), data={"action": "delete", "rowid": row_id})
+    assert response.status_code in (302, 403)
+
+    db.session.expire_all()
+    assert _count(model) == before, "a refused write removed or added rows"
+    after = db.session.get(model, row_id)
+    assert {c.key: getattr(after, c.key) for c in model.__table__.columns} == snapshot
+
+
+@pytest.mark.parametrize("endpoint", list(VIEWS))
+def test_malformed_ids_are_not_found(shared_app, shared_login, endpoint):
+    client = shared_login("district_admin")
+    if endpoint == "sponsor_project":
+        client = shared_login("sponsor")
+    for raw in ("1,2", "abc", "-1", "99999999", "1%20OR%201=1"):
+        assert client.get(url(endpoint, f"details/?id={raw}")).status_code == 404
+
+
+def _export_ids(client, endpoint):
+    response = client.get(url(endpoint, "export/csv/"))
+    assert response.status_code == 200
+    text = response.get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    return {int(r[0]) for r in rows[1:] if r}
+
+
+def _expected_ids(model, role):
+    chengdong, heping = _area("城东街道"), _area("和平社区")
+    stmt = select(model.id)
+    if role == "street_clerk" and model in AREA_OWNED:
+        stmt = stmt.where((model.street_id == chengdong.id) | model.street_id.is_(None))
+    elif role == "community_worker" and model in AREA_OWNED:
+        stmt = stmt.where(
+            (model.community_id == heping.id)
+            | model.street_id.is_(None)
+            | ((model.street_id == chengdong.id) & model.community_id.is_(None))
+        )
+    return set(db.session.scalars(stmt))
+
+
+@pytest.mark.parametrize("role", sorted(STAFF))
+@pytest.mark.parametrize("endpoint", ["household", "member", "need", "resource",
+                                      "organisation", "project"])
+def test_exports_hold_exactly_the_rows_in_scope(shared_app, shared_login, endpoint, role):
+    model = VIEWS[endpoint][0]
+    client = shared_login(role)
+    assert _export_ids(client, endpoint) == _expected_ids(model, role)
+
+
+@pytest.mark.parametrize("role", sorted(STAFF))
+def test_list_count_matches_the_scope(shared_app, shared_login, role):
+    client = shared_login(role)
+    page = client.get("/admin/household/?page_size=100").get_data(as_text=True)
+    shown = {int(i) for i in re.findall(r'name="rowid"[^>]*value="(\d+)"', page)}
+    expected = _expected_ids(Household, role)
+    if role == "district_manager":  # no actions, so no row checkboxes: use details links
+        shown = {int(i) for i in re.findall(r"details/\?id=(\d+)", page)}
+    assert shown and shown <= expected
+    assert len(shown) == min(len(expected), 100)
+
+
+def test_sponsor_export_is_refused(shared_app, shared_login):
+    client = shared_login("sponsor")
+    assert client.get(url("sponsor_project", "export/csv/")).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["street_clerk", "community_worker"])
+def test_cannot_create_a_household_in_another_area(app, login, role):
+    client = login(role)
+    before = _count(Household)
+    other = db.session.scalar(select(Area).where(Area.name == "明光社区"))
+    same_street_other = db.session.scalar(select(Area).where(Area.name == "东郢社区"))
+    targets = [other] + ([same_street_other] if role == "community_worker" else [])
+    for target in targets:
+        response = client.post("/admin/household/new/", data={
+            "head_name": "越权", "head_id_number": "11010519491231002X", "address": "某处",
+            "community": target.id, "intake_channel": "self_request", "status": "registered",
+            "intake_date": "2026-01-05"})
+        assert response.status_code in (200, 302)
+    db.session.expire_all()
+    assert _count(Household) == before
+
+
+@pytest.mark.parametrize("role", ["street_clerk", "community_worker"])
+def test_can_create_a_household_in_own_area(app, login, role):
+    client = login(role)
+    community = db.session.scalar(select(Area).where(Area.name == "和平社区"))
+    response = client.post("/admin/household/new/", data={
+        "head_name": "新户主", "head_id_number": "11010519491231002X", "address": "和平社区1栋",
+        "community": community.id, "intake_channel": "self_request", "status": "registered",
+        "intake_date": "2026-01-05"})
+    assert response.status_code == 302
+    household = db.session.scalar(select(Household).where(Household.head_name == "新户主"))
+    assert household is not None and household.street_id == community.parent_id
+
+
+def test_moving_a_household_out_of_scope_is_refused(app, login):
+    client = login("community_worker")
+    heping, dongying = _area("和平社区"), _area("东郢社区")
+    household = db.session.scalar(select(Household).where(Household.community_id == heping.id))
+    response = client.post(f"/admin/household/edit/?id={household.id}", data={
+        "head_name": household.head_name, "head_id_number": household.head_id_number,
+        "address": household.address, "community": dongying.id,
+        "intake_channel": household.intake_channel, "status": household.status,
+        "intake_date": household.intake_date.isoformat()})
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Household, household.id).community_id == heping.id
+
+
+def test_bulk_delete_touches_only_rows_in_scope(app, login):
+    client = login("street_clerk")
+    chengdong = _area("城东街道")
+    mine = db.session.scalar(select(Need).where(Need.street_id == chengdong.id))
+    theirs = db.session.scalar(select(Need).where(Need.street_id != chengdong.id))
+    mine_id, theirs_id = mine.id, theirs.id
+    response = client.post("/admin/need/action/",
+                           data={"action": "delete", "rowid": [mine_id, theirs_id]})
+    assert response.status_code == 302
+    db.session.expunge_all()
+    assert db.session.get(Need, mine_id) is None
+    assert db.session.get(Need, theirs_id) is not None
+
+
+@pytest.mark.parametrize("role", ["street_clerk", "community_worker"])
+@pytest.mark.parametrize("endpoint", ["need", "member", "project"])
+def test_ajax_lookups_stay_in_scope(shared_app, shared_login, role, endpoint):
+    client = shared_login(role)
+    field = "beneficiaries" if endpoint == "project" else "household"
+    response = client.get(url(endpoint, f"ajax/lookup/?name={field}&query=&limit=1000"))
+    assert response.status_code == 200
+    results = response.get_json()
+    assert 0 < len(results) <= 20
+    allowed = _expected_ids(Household, role)
+    assert {pk for pk, _label in results} <= allowed
+    # LIKE wildcards are literal
+    assert client.get(url(endpoint, f"ajax/lookup/?name={field}&query=%25")).get_json() == []
+
+
+def test_ajax_lookup_as_sponsor_is_refused(shared_app, shared_login):
+    client = shared_login("sponsor")
+    assert client.get("/admin/need/ajax/lookup/?name=household&query=").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["street_clerk", "community_worker"])
+def test_choice_lists_and_filters_name_no_other_area(shared_app, shared_login, role):
+    client = shared_login(role)
+    other_street_names = ["明光社区", "胜利社区", "七里站社区", "明光路街道"]
+    pages = [
+        client.get("/admin/household/").get_data(as_text=True),
+        client.get("/admin/household/new/").get_data(as_text=True),
+        client.get("/admin/need/").get_data(as_text=True),
+        client.get("/admin/resource/new/").get_data(as_text=True),
+        client.get("/admin/project/new/").get_data(as_text=True),
+    ]
+    for page in pages:
+        for name in other_street_names:
+            assert name not in page
+    if role == "community_worker":
+        assert "东郢社区" not in pages[1]  # same street, another community
+
+
+def test_manager_filters_list_every_street(shared_app, shared_login):
+    page = shared_login("district_manager").get("/admin/household/").get_data(as_text=True)
+    for name in ("城东街道", "明光路街道", "胜利路街道", "七里站街道"):
+        assert name in page
+
+
+def test_editable_list_needs_edit_rights(shared_app, shared_login):
+    need = db.session.scalars(select(Need)).first()
+    client = shared_login("district_manager")
+    response = client.post("/admin/need/ajax/update/",
+                           data={"list_form_pk": need.id, "status": "withdrawn"})
+    assert response.status_code == 403
+
+
+def test_inline_edit_in_scope_works(app, login):
+    client = login("community_worker")
+    heping = _area("和平社区")
+    need = db.session.scalar(select(Need).where(Need.community_id == heping.id))
+    response = client.post("/admin/need/ajax/update/",
+                           data={"list_form_pk": need.id, "status": "met"})
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Need, need.id).status == "met"
+
+
+def test_user_admin_is_admin_only_even_for_writes(app, login):
+    for role in ("district_manager", "street_clerk", "community_worker", "sponsor"):
+        client = login(role)
+        before = _count(User)
+        response = client.post("/admin/user/new/", data={
+            "username": f"evil-{role}", "full_name": "x", "role": "district_admin",
+            "password": "0123456789abc"})
+        assert response.status_code == 403
+        assert _count(User) == before
+
+
+def test_demo_roles_are_the_ones_tested():
+    assert set(DEMO_ROLES) == {"district_admin", "district_manager", "street_clerk",
+                               "community_worker", "sponsor"}
