@@ -48,6 +48,8 @@ def _pg_reachable() -> str | None:
 
 
 PG_SKIP_REASON = _pg_reachable()
+if PG_SKIP_REASON and os.environ.get("REQUIRE_POSTGRES") == "1":
+    raise RuntimeError(f"REQUIRE_POSTGRES=1 but {PG_SKIP_REASON}")
 BACKENDS = [
     "sqlite",
     pytest.param(
