@@ -1,0 +1,128 @@
+"""Personal data: masked in lists and exports, full only for those who may edit the
+household, never for sponsors, never in URLs."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Area, Household, Project
+from app.validation import mask_id_number, mask_phone
+from tests.conftest import ID_NUMBER_RE, PHONE_RE, ROLES
+
+
+def _heping_household():
+    heping = db.session.scalar(select(Area).where(Area.name == "和平社区"))
+    return db.session.scalar(
+        select(Household).where(Household.community_id == heping.id,
+                                Household.head_phone.is_not(None))
+    )
+
+
+@pytest.mark.parametrize("role", ["district_admin", "district_manager", "street_clerk",
+                                  "community_worker"])
+def test_lists_and_exports_show_masked_ids_and_phones_to_everyone(shared_app, shared_login,
+                                                                  role):
+    client = shared_login(role)
+    household = _heping_household()
+    for path in ("/admin/household/", "/admin/member/", "/admin/household/export/csv/",
+                 "/admin/member/export/csv/", "/admin/organisation/", "/admin/resource/"):
+        page = client.get(path).get_data(as_text=True)
+        assert not ID_NUMBER_RE.search(page), path
+        assert not PHONE_RE.search(page), path
+    page = client.get("/admin/household/?page_size=100").get_data(as_text=True)
+    assert mask_id_number(household.head_id_number) in page
+
+
+@pytest.mark.parametrize(("role", "reveals"), [
+    ("district_admin", True), ("street_clerk", True), ("community_worker", True),
+    ("district_manager", False),
+])
+def test_details_reveal_only_to_those_who_may_edit(shared_app, shared_login, role, reveals):
+    household = _heping_household()
+    page = shared_login(role).get(f"/admin/household/details/?id={household.id}").get_data(
+        as_text=True)
+    assert (household.head_id_number in page) is reveals
+    assert (household.head_phone in page) is reveals
+    assert mask_id_number(household.head_id_number) in page or reveals
+    assert mask_phone(household.head_phone) in page or reveals
+
+
+def test_income_is_hidden_from_the_manager(shared_app, shared_login):
+    household = _heping_household()
+    page = shared_login("district_manager").get(
+        f"/admin/household/details/?id={household.id}").get_data(as_text=True)
+    assert "***" in page
+
+
+def test_sponsor_reaches_no_personal_data_anywhere(shared_app, shared_login):
+    """Crawl every page a sponsor can reach, and try the ones it cannot."""
+    client = shared_login("sponsor")
+    pages = ["/admin/", "/admin/sponsor/projects/", "/admin/sponsor/projects/?page_size=100"]
+    project_ids = db.session.scalars(select(Project.id)).all()
+    pages += [f"/admin/sponsor/projects/details/?id={i}" for i in project_ids]
+    pages += ["/admin/household/", "/admin/member/", "/admin/need/", "/admin/household/details/?id=1",
+              "/admin/household/export/csv/", "/admin/need/ajax/lookup/?name=household&query=",
+              "/admin/project/details/?id=1", "/admin/project/ajax/lookup/?name=beneficiaries&query="]
+    names = set(db.session.scalars(select(Household.head_name)))
+    reached = 0
+    for path in pages:
+        response = client.get(path)
+        body = response.get_data(as_text=True)
+        assert not ID_NUMBER_RE.search(body), path
+        assert not PHONE_RE.search(body), path
+        if response.status_code == 200:
+            reached += 1
+            shown = {n for n in names if len(n) >= 2 and f">{n}<" in body}
+            assert not shown, f"{path} names households {shown}"
+    assert reached >= 3
+
+
+def test_sponsor_sees_open_and_own_projects_only(shared_app, shared_login):
+    page = shared_login("sponsor").get("/admin/sponsor/projects/?page_size=100").get_data(
+        as_text=True)
+    for project in db.session.scalars(select(Project)):
+        sponsored = any(o.name == "合肥恒信建材有限公司" for o in project.sponsors)
+        assert (project.name in page) == (project.status == "open" or sponsored), project.name
+
+
+def test_find_by_full_id_number_is_a_post_and_stays_in_scope(shared_app, shared_login):
+    household = _heping_household()
+    clerk = shared_login("street_clerk")
+    response = clerk.post("/admin/household/find/", data={"id_number": household.head_id_number})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"details/?id={household.id}")
+    assert household.head_id_number not in response.headers["Location"]
+    other = db.session.scalar(select(Household).where(Household.street_id != household.street_id))
+    response = shared_login("street_clerk").post(
+        "/admin/household/find/", data={"id_number": other.head_id_number})
+    assert "details" not in response.headers["Location"]
+    assert shared_login("sponsor").post(
+        "/admin/household/find/", data={"id_number": other.head_id_number}).status_code == 403
+
+
+def test_find_by_a_member_id_number(shared_app, shared_login):
+    from app.models import Member
+
+    member = db.session.scalar(select(Member).where(Member.id_number.is_not(None)))
+    response = shared_login("district_admin").post(
+        "/admin/household/find/", data={"id_number": member.id_number})
+    assert response.headers["Location"].endswith(f"details/?id={member.household_id}")
+
+
+def test_log_lines_are_scrubbed_of_ids_and_phones(shared_app, caplog):
+    import logging
+
+    logging.getLogger("werkzeug").warning("GET /x?q=11010519491231002X&p=13812345678")
+    text = caplog.text
+    assert "11010519491231002X" not in text and "13812345678" not in text
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_page_puts_an_id_number_in_a_link(shared_app, shared_login, role):
+    client = shared_login(role)
+    for path in ("/admin/", "/admin/household/", "/admin/sponsor/projects/"):
+        body = client.get(path).get_data(as_text=True)
+        for href in re.findall(r'href="([^"]+)"', body):
+            assert not ID_NUMBER_RE.search(href)
