@@ -50,9 +50,7 @@ class ProductionConfig(Config):
     def __init__(self) -> None:
         key = os.environ.get("SECRET_KEY")
         if not key:
-            raise RuntimeError(
-                "SECRET_KEY must be set in the environment for production."
-            )
+            raise RuntimeError("SECRET_KEY must be set in the environment for production.")
         if "DATABASE_URL" not in os.environ:
             raise RuntimeError("DATABASE_URL must be set for production.")
         self.SECRET_KEY = key

@@ -16,14 +16,35 @@ def register_cli(app: Flask) -> None:
 
         created = seed_demo(households)
         click.echo(f"demo data ready; created: {created}")
-        click.echo(f"demo accounts: admin, manager, chengdong, worker, sponsor "
-                   f"(password {DEMO_PASSWORD})")
+        click.echo(
+            f"demo accounts: admin, manager, chengdong, worker, sponsor (password {DEMO_PASSWORD})"
+        )
+
+    @app.cli.command("add-area")
+    @click.option("--name", required=True)
+    @click.option("--level", required=True, type=click.Choice(["district", "street", "community"]))
+    @click.option("--parent", "parent_name", help="the district (for a street) or street")
+    def add_area_command(name, level, parent_name):
+        """Add the district, a street or a community (first set-up of a deployment)."""
+        from app.services.users import add_area
+
+        try:
+            area = add_area(name=name, level=level, parent_name=parent_name)
+        except InvalidValue as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"added {area.level} {area.name}")
 
     @app.cli.command("create-user")
     @click.option("--username", required=True)
     @click.option("--full-name", required=True)
-    @click.option("--role", required=True, type=click.Choice(
-        ["district_admin", "district_manager", "street_clerk", "community_worker", "sponsor"]))
+    @click.option(
+        "--role",
+        required=True,
+        type=click.Choice(
+            ["district_admin", "district_manager", "street_clerk", "community_worker", "sponsor"]
+        ),
+    )
     @click.option("--area", "area_name", help="area name (district, street or community)")
     @click.option("--organisation", "organisation_name", help="organisation, for sponsors")
     @click.password_option()
@@ -32,11 +53,15 @@ def register_cli(app: Flask) -> None:
         from app.services.users import create_user
 
         try:
-            user = create_user(username=username, full_name=full_name, role=role,
-                               area_name=area_name, organisation_name=organisation_name,
-                               password=password)
+            user = create_user(
+                username=username,
+                full_name=full_name,
+                role=role,
+                area_name=area_name,
+                organisation_name=organisation_name,
+                password=password,
+            )
         except InvalidValue as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from None
         click.echo(f"created user {user.username} ({user.role})")
-

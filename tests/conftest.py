@@ -55,8 +55,11 @@ BACKENDS = [
     pytest.param(
         "postgresql",
         marks=[pytest.mark.postgresql]
-        + ([pytest.mark.skip(reason=f"PostgreSQL tests skipped: {PG_SKIP_REASON}")]
-           if PG_SKIP_REASON else []),
+        + (
+            [pytest.mark.skip(reason=f"PostgreSQL tests skipped: {PG_SKIP_REASON}")]
+            if PG_SKIP_REASON
+            else []
+        ),
     ),
 ]
 
@@ -110,6 +113,16 @@ class Backend:
         name = f"yijia_t_{uuid.uuid4().hex[:10]}"
         with self.engine.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        self.created.append(name)
+        return self._url(name)
+
+    def fresh_empty(self) -> str:
+        """URL of a new, empty database."""
+        if self.name == "sqlite":
+            return f"sqlite:///{self.tmp / uuid.uuid4().hex}.sqlite3"
+        name = f"yijia_e_{uuid.uuid4().hex[:10]}"
+        with self.engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
         self.created.append(name)
         return self._url(name)
 

@@ -8,8 +8,17 @@ from flask_login import current_user
 
 from app.admin import scoping
 from app.extensions import db
-from app.models import Area, HardshipCategory, Household, Member, Need, Organisation, Project
-from app.models import Resource, User
+from app.models import (
+    Area,
+    HardshipCategory,
+    Household,
+    Member,
+    Need,
+    Organisation,
+    Project,
+    Resource,
+    User,
+)
 from app.models.choices import ROLES, label
 
 
@@ -73,14 +82,23 @@ def init_admin(app) -> Admin:
         MemberView(Member, name=_l("Household members"), category=records, endpoint="member"),
         NeedView(Need, name=_l("Needs"), category=records, endpoint="need"),
         ResourceView(Resource, name=_l("Resources"), category=records, endpoint="resource"),
-        OrganisationView(Organisation, name=_l("Organisations"), category=records,
-                         endpoint="organisation"),
+        OrganisationView(
+            Organisation, name=_l("Organisations"), category=records, endpoint="organisation"
+        ),
         ProjectView(Project, name=_l("Projects"), category=projects, endpoint="project"),
-        SponsorProjectView(Project, name=_l("Sponsorable projects"), endpoint="sponsor_project",
-                           url="/admin/sponsor/projects"),
+        SponsorProjectView(
+            Project,
+            name=_l("Sponsorable projects"),
+            endpoint="sponsor_project",
+            url="/admin/sponsor/projects",
+        ),
         AreaView(Area, name=_l("Areas"), category=settings, endpoint="area"),
-        HardshipCategoryView(HardshipCategory, name=_l("Hardship categories"),
-                             category=settings, endpoint="hardship_category"),
+        HardshipCategoryView(
+            HardshipCategory,
+            name=_l("Hardship categories"),
+            category=settings,
+            endpoint="hardship_category",
+        ),
         UserView(User, name=_l("Users"), category=settings, endpoint="user"),
     ]
     for view in views:

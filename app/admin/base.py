@@ -11,7 +11,16 @@ import logging
 from collections import OrderedDict
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, flash, redirect, request, stream_with_context, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
@@ -262,7 +271,12 @@ class ScopedModelView(ModelView):
             flash(str(exc), "error")
         elif isinstance(exc, IntegrityError):
             log.warning("integrity error in %s: %s", self.endpoint, type(exc.orig).__name__)
-            flash(_("This record conflicts with another one (for example a duplicate). Nothing was saved."), "error")
+            flash(
+                _(
+                    "This record conflicts with another one (for example a duplicate). Nothing was saved."
+                ),
+                "error",
+            )
         elif isinstance(exc, SQLAlchemyError):
             log.error("database error in %s: %s", self.endpoint, type(exc).__name__)
             flash(_("The database could not save this record. Nothing was saved."), "error")
@@ -356,8 +370,13 @@ class ScopedModelView(ModelView):
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         count, query = self.get_list(
-            0, sort[0] if sort else None, view_args.sort_desc, view_args.search,
-            view_args.filters, execute=False, page_size=self.export_max_rows,
+            0,
+            sort[0] if sort else None,
+            view_args.sort_desc,
+            view_args.search,
+            view_args.filters,
+            execute=False,
+            page_size=self.export_max_rows,
         )
         return count, query
 
@@ -378,7 +397,13 @@ class ScopedModelView(ModelView):
     def _export_csv(self, return_url):
         count, header, rows = self._export_matrix()
         if count is not None and count > self.export_max_rows:
-            flash(_("Too many rows to export (%(count)s); narrow the list with filters first.", count=count), "error")
+            flash(
+                _(
+                    "Too many rows to export (%(count)s); narrow the list with filters first.",
+                    count=count,
+                ),
+                "error",
+            )
             return redirect(return_url)
 
         def generate():
@@ -406,7 +431,13 @@ class ScopedModelView(ModelView):
 
         count, header, rows = self._export_matrix()
         if count is not None and count > self.export_max_rows:
-            flash(_("Too many rows to export (%(count)s); narrow the list with filters first.", count=count), "error")
+            flash(
+                _(
+                    "Too many rows to export (%(count)s); narrow the list with filters first.",
+                    count=count,
+                ),
+                "error",
+            )
             return redirect(return_url)
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(title=str(self.name)[:31])
@@ -453,4 +484,3 @@ def _area_choices(level: str):
         return query.order_by(Area.parent_id, Area.name)
 
     return factory
-

@@ -5,7 +5,6 @@ from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-
 from app.admin import scoping
 from app.extensions import db
 from app.models import Area
@@ -23,11 +22,8 @@ def _areas(level: str):
 
 
 def area_filters(model) -> list:
-    """"Street is …" and "Community is …" filters for a model with area columns."""
+    """ "Street is …" and "Community is …" filters for a model with area columns."""
     return [
         IntEqualFilter(model.street_id, _l("Street"), options=_areas("street")),
         IntEqualFilter(model.community_id, _l("Community"), options=_areas("community")),
     ]
-
-
-

@@ -98,14 +98,16 @@ def scope_of(user, *, narrowed: bool = True) -> Scope:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Scope(role="anonymous")
     if user.role in DISTRICT:
-        return Scope(role=user.role, street_id=selected_street_id() if narrowed else None,
-                     user_id=user.id)
+        return Scope(
+            role=user.role, street_id=selected_street_id() if narrowed else None, user_id=user.id
+        )
     if user.role == "street_clerk":
         return Scope(role=user.role, street_id=user.area_id, user_id=user.id)
     if user.role == "community_worker":
         street_id = user.area.parent_id if user.area is not None else None
-        return Scope(role=user.role, street_id=street_id, community_id=user.area_id,
-                     user_id=user.id)
+        return Scope(
+            role=user.role, street_id=street_id, community_id=user.area_id, user_id=user.id
+        )
     if user.role == "sponsor":
         return Scope(role=user.role, organisation_id=user.organisation_id, user_id=user.id)
     return Scope(role="anonymous")
@@ -188,8 +190,10 @@ def _effective_areas(obj) -> tuple[int | None, int | None]:
             db.session.get(Household, obj.household_id) if obj.household_id else None
         )
         return _effective_areas(household) if household is not None else (None, None)
-    community = obj.community if obj.community is not None else (
-        db.session.get(Area, obj.community_id) if obj.community_id else None
+    community = (
+        obj.community
+        if obj.community is not None
+        else (db.session.get(Area, obj.community_id) if obj.community_id else None)
     )
     if community is not None:
         return community.parent_id, community.id

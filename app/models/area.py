@@ -1,14 +1,13 @@
 """The district → street → community tree, and records owned by a place in it."""
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from flask_babel import lazy_gettext as _l
-
 from app.extensions import db
-from app.validation import InvalidValue
 from app.models.base import TrackedMixin
 from app.models.choices import AREA_LEVELS, check_in
+from app.validation import InvalidValue
 
 
 class Area(TrackedMixin, db.Model):
@@ -52,9 +51,7 @@ class Area(TrackedMixin, db.Model):
             parent = db.session.get(Area, self.parent_id)
         parent_level = parent.level if parent is not None else None
         if expected.get(self.level, "?") != parent_level:
-            raise InvalidValue(
-                _l("A street belongs to the district and a community to a street.")
-            )
+            raise InvalidValue(_l("A street belongs to the district and a community to a street."))
 
     def __str__(self) -> str:
         return self.full_name

@@ -7,7 +7,11 @@ live in the database instead: see ``reference.py``.
 
 from flask_babel import lazy_gettext as _l
 
-AREA_LEVELS = [("district", _l("District")), ("street", _l("Street")), ("community", _l("Community"))]
+AREA_LEVELS = [
+    ("district", _l("District")),
+    ("street", _l("Street")),
+    ("community", _l("Community")),
+]
 
 ORGANISATION_KINDS = [
     ("government", _l("Government department")),
@@ -91,7 +95,12 @@ NEED_CATEGORIES = [
     ("other", _l("Other")),
 ]
 
-URGENCIES = [("low", _l("Low")), ("normal", _l("Normal")), ("high", _l("High")), ("critical", _l("Critical"))]
+URGENCIES = [
+    ("low", _l("Low")),
+    ("normal", _l("Normal")),
+    ("high", _l("High")),
+    ("critical", _l("Critical")),
+]
 
 NEED_STATUSES = [
     ("open", _l("Open")),

@@ -202,4 +202,3 @@ class Member(TrackedMixin, db.Model):
 
     def __str__(self) -> str:
         return self.name
-

@@ -3,17 +3,26 @@
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, func, select, Column, Date, ForeignKey, Numeric, String, Table, Text
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Numeric,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 
-from flask_babel import lazy_gettext as _l
-
 from app.extensions import db
-from app.validation import InvalidValue
 from app.models.area import AreaOwnedMixin
 from app.models.base import TrackedMixin
 from app.models.choices import HELP_KINDS, PROJECT_LEVELS, PROJECT_STATUSES, check_in
-from app.validation import normalize_money
+from app.validation import InvalidValue, normalize_money
 
 project_beneficiaries = Table(
     "project_beneficiaries",
@@ -26,9 +35,7 @@ project_sponsors = Table(
     "project_sponsors",
     db.metadata,
     Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "organisation_id", ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("organisation_id", ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True),
 )
 
 
@@ -40,7 +47,9 @@ class Project(AreaOwnedMixin, TrackedMixin, db.Model):
         CheckConstraint(check_in("status", PROJECT_STATUSES), name="status"),
         CheckConstraint("budget >= 0", name="budget"),
         CheckConstraint("street_id IS NOT NULL", name="street"),
-        CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="dates"),
+        CheckConstraint(
+            "ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="dates"
+        ),
     )
     community_required = False
 

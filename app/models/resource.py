@@ -3,17 +3,15 @@
 import datetime as dt
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Numeric, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from flask_babel import lazy_gettext as _l
-
 from app.extensions import db
-from app.validation import InvalidValue
 from app.models.area import AreaOwnedMixin
 from app.models.base import TrackedMixin
 from app.models.choices import RESOURCE_KINDS, RESOURCE_STATUSES, check_in
-from app.validation import normalize_money, normalize_phone
+from app.validation import InvalidValue, normalize_money, normalize_phone
 
 resource_areas = Table(
     "resource_areas",
@@ -83,7 +81,11 @@ class Resource(AreaOwnedMixin, TrackedMixin, db.Model):
         AreaOwnedMixin.check_consistency(self)
         if self.provider_organisation is None and not self.provider_person:
             raise InvalidValue(_l("Name the provider: an organisation or a person."))
-        if self.available_until and self.available_from and self.available_until < self.available_from:
+        if (
+            self.available_until
+            and self.available_from
+            and self.available_until < self.available_from
+        ):
             raise InvalidValue(_l("The availability ends before it starts."))
 
     def __str__(self) -> str:

@@ -2,17 +2,16 @@
 
 import datetime as dt
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from flask_babel import lazy_gettext as _l
-
 from app.extensions import db
-from app.validation import InvalidValue
 from app.models.base import TrackedMixin
 from app.models.choices import ROLES, check_in
+from app.validation import InvalidValue
 
 DISTRICT_ROLES = ("district_admin", "district_manager")
 #: the area level each role must be attached to
@@ -67,7 +66,10 @@ class User(UserMixin, TrackedMixin, db.Model):
 
         level = ROLE_AREA_LEVEL.get(self.role)
         if self.role == "sponsor":
-            if self.organisation is None or self.organisation.kind not in SPONSOR_ORGANISATION_KINDS:
+            if (
+                self.organisation is None
+                or self.organisation.kind not in SPONSOR_ORGANISATION_KINDS
+            ):
                 raise InvalidValue(
                     _l("A sponsor account belongs to an enterprise or social organisation.")
                 )
@@ -75,8 +77,12 @@ class User(UserMixin, TrackedMixin, db.Model):
                 raise InvalidValue(_l("A sponsor account has no area."))
         else:
             if self.area is None or self.area.level != level:
-                raise InvalidValue(_l("This role needs an area of the matching level: "
-                                      "the district, a street or a community."))
+                raise InvalidValue(
+                    _l(
+                        "This role needs an area of the matching level: "
+                        "the district, a street or a community."
+                    )
+                )
             if self.organisation is not None:
                 raise InvalidValue(_l("Only sponsor accounts belong to an organisation."))
 

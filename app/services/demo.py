@@ -62,13 +62,25 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "秀英桂兰玉梅建国志强海燕丽娟明辉春花永红德胜淑珍国华凤英晓东文杰金花宝山翠兰家豪子涵欣怡浩然雨轩思远静怡俊杰"
 
 NEED_TEXT = {
-    "physiological": [("medical", "慢性病长期服药，自付费用负担重"), ("nursing", "卧床需定期上门护理"),
-                      ("assistive_device", "行动不便，需要轮椅")],
-    "psychological": [("counselling", "丧偶后情绪低落，需要心理疏导"), ("counselling", "子女长期在外，孤独感强")],
+    "physiological": [
+        ("medical", "慢性病长期服药，自付费用负担重"),
+        ("nursing", "卧床需定期上门护理"),
+        ("assistive_device", "行动不便，需要轮椅"),
+    ],
+    "psychological": [
+        ("counselling", "丧偶后情绪低落，需要心理疏导"),
+        ("counselling", "子女长期在外，孤独感强"),
+    ],
     "social": [("policy", "不了解可申请的救助政策"), ("warm_pack", "节日期间需要走访慰问")],
-    "daily_living": [("meals", "无人做饭，需要助餐送餐"), ("home_repair", "纱窗破损需要更换"),
-                     ("home_repair", "厨房水管老化漏水")],
-    "employment": [("employment_guidance", "失业半年，需要就业指导"), ("employment_guidance", "希望参加技能培训")],
+    "daily_living": [
+        ("meals", "无人做饭，需要助餐送餐"),
+        ("home_repair", "纱窗破损需要更换"),
+        ("home_repair", "厨房水管老化漏水"),
+    ],
+    "employment": [
+        ("employment_guidance", "失业半年，需要就业指导"),
+        ("employment_guidance", "希望参加技能培训"),
+    ],
 }
 
 PROJECT_TEMPLATES = [
@@ -117,37 +129,53 @@ def seed_demo(households: int = 100) -> dict:
     today = dt.date(2026, 11, 1)
     before = {m.__name__: db.session.query(m).count() for m in (Area, Household, Project, User)}
 
-    district = _get_or_create(Area, name="瑶海区", level="district", parent_id=None,
-                              defaults={"code": "340102"})
+    district = _get_or_create(
+        Area, name="瑶海区", level="district", parent_id=None, defaults={"code": "340102"}
+    )
     streets, communities = [], []
     for street_name, names in STREETS.items():
         street = _get_or_create(Area, name=street_name, level="street", parent_id=district.id)
         streets.append(street)
         for name in names:
-            communities.append(_get_or_create(Area, name=name, level="community",
-                                              parent_id=street.id))
+            communities.append(
+                _get_or_create(Area, name=name, level="community", parent_id=street.id)
+            )
     chengdong = streets[0]
 
     categories = {}
     for order, (code, name) in enumerate(CATEGORIES):
-        categories[code] = _get_or_create(HardshipCategory, code=code,
-                                          defaults={"name": name, "sort_order": order})
+        categories[code] = _get_or_create(
+            HardshipCategory, code=code, defaults={"name": name, "sort_order": order}
+        )
 
     orgs = {}
     by_name = {s.name: s for s in streets}
     for name, kind, person, phone, *street_name in ORGANISATIONS:
         # organisations registered by a street office belong to that street
-        orgs[name] = _get_or_create(Organisation, name=name, defaults={
-            "kind": kind, "contact_person": person, "contact_phone": phone,
-            "address": "合肥市瑶海区",
-            "street": by_name[street_name[0]] if street_name else None})
+        orgs[name] = _get_or_create(
+            Organisation,
+            name=name,
+            defaults={
+                "kind": kind,
+                "contact_person": person,
+                "contact_phone": phone,
+                "address": "合肥市瑶海区",
+                "street": by_name[street_name[0]] if street_name else None,
+            },
+        )
     sponsor_org = orgs["合肥恒信建材有限公司"]
 
     def user(username, full_name, role, area=None, organisation=None):
         u = db.session.scalar(select(User).where(User.username == username))
         if u is None:
-            u = User(username=username, full_name=full_name, role=role, area=area,
-                     organisation=organisation, is_active=True)
+            u = User(
+                username=username,
+                full_name=full_name,
+                role=role,
+                area=area,
+                organisation=organisation,
+                is_active=True,
+            )
             u.set_password(DEMO_PASSWORD)
             db.session.add(u)
             db.session.flush()
@@ -183,11 +211,19 @@ def seed_demo(households: int = 100) -> dict:
             address=f"{community.name}{rng.randint(1, 40)}栋{rng.randint(1, 6)}单元{rng.randint(101, 702)}室",
             community=community,
             categories=cats,
-            disability_type=rng.choice(["physical", "visual", "intellectual"]) if disabled else None,
+            disability_type=rng.choice(["physical", "visual", "intellectual"])
+            if disabled
+            else None,
             disability_grade=rng.randint(1, 4) if disabled else None,
             monthly_income=Decimal(rng.randint(0, 2400)),
-            existing_support=rng.choice(["城镇居民医疗保险", "城镇居民医疗保险；重度残疾人护理补贴",
-                                         "城镇居民医疗保险；养老金", None]),
+            existing_support=rng.choice(
+                [
+                    "城镇居民医疗保险",
+                    "城镇居民医疗保险；重度残疾人护理补贴",
+                    "城镇居民医疗保险；养老金",
+                    None,
+                ]
+            ),
             intake_channel=rng.choice(c.values(c.INTAKE_CHANNELS)),
             intake_date=today - dt.timedelta(days=rng.randint(5, 600)),
             status=rng.choice(["registered", "assessed", "helping", "helping", "closed"]),
@@ -197,23 +233,32 @@ def seed_demo(households: int = 100) -> dict:
         for _ in range(rng.choice([0, 1, 1, 2, 3])):
             m_male = rng.random() < 0.5
             m_birth = _random_birth(rng, 3, 80, today)
-            hh.members.append(Member(
-                name=head_name[0] + "".join(rng.sample(GIVEN, 2)),
-                relation=rng.choice(["spouse", "child", "parent", "grandchild"]),
-                id_number=_fresh(make_id_number(rng, m_birth, m_male), used)
-                if rng.random() < 0.8 else None,
-                health=rng.choice(["健康", "高血压", "糖尿病", "术后康复", None]),
-                employment=rng.choice(c.values(c.EMPLOYMENT_STATUSES)),
-            ))
+            hh.members.append(
+                Member(
+                    name=head_name[0] + "".join(rng.sample(GIVEN, 2)),
+                    relation=rng.choice(["spouse", "child", "parent", "grandchild"]),
+                    id_number=_fresh(make_id_number(rng, m_birth, m_male), used)
+                    if rng.random() < 0.8
+                    else None,
+                    health=rng.choice(["健康", "高血压", "糖尿病", "术后康复", None]),
+                    employment=rng.choice(c.values(c.EMPLOYMENT_STATUSES)),
+                )
+            )
         for _ in range(rng.choice([1, 1, 2, 3])):
             dimension = rng.choice(c.values(c.NEED_DIMENSIONS))
             category, text = rng.choice(NEED_TEXT[dimension])
-            hh.needs.append(Need(
-                dimension=dimension, category=category, description=text,
-                urgency=rng.choice(c.values(c.URGENCIES)),
-                status=rng.choice(["open", "open", "matched", "in_progress", "met", "withdrawn"]),
-                identified_on=hh.intake_date + dt.timedelta(days=rng.randint(0, 4)),
-            ))
+            hh.needs.append(
+                Need(
+                    dimension=dimension,
+                    category=category,
+                    description=text,
+                    urgency=rng.choice(c.values(c.URGENCIES)),
+                    status=rng.choice(
+                        ["open", "open", "matched", "in_progress", "met", "withdrawn"]
+                    ),
+                    identified_on=hh.intake_date + dt.timedelta(days=rng.randint(0, 4)),
+                )
+            )
         if exists:  # made again only to keep the random sequence identical
             made.append(None)
             continue
@@ -225,8 +270,14 @@ def seed_demo(households: int = 100) -> dict:
         if not db.session.scalar(select(Need.id).where(Need.dimension == dimension)):
             hh = next(h for h in made if h is not None)
             category, text = NEED_TEXT[dimension][0]
-            hh.needs.append(Need(dimension=dimension, category=category, description=text,
-                                 identified_on=hh.intake_date))
+            hh.needs.append(
+                Need(
+                    dimension=dimension,
+                    category=category,
+                    description=text,
+                    identified_on=hh.intake_date,
+                )
+            )
 
     # Resources from several kinds of provider.
     resource_specs = [
@@ -243,17 +294,24 @@ def seed_demo(households: int = 100) -> dict:
         existing = db.session.scalar(select(Resource).where(Resource.name == name))
         if existing:
             continue
-        db.session.add(Resource(
-            name=name, kind=kind,
-            provider_organisation=orgs.get(org_name) if org_name else None,
-            provider_person=None if org_name else "邻居 陈阿姨",
-            provider_phone=None if org_name else "13900001111",
-            description=name, value_yuan=value, quantity=Decimal(10) if kind == "material" else None,
-            unit="份" if kind == "material" else None,
-            available_from=dt.date(2026, 1, 1), status="available",
-            street=street, community=community,
-            served_areas=[community or street or district],
-        ))
+        db.session.add(
+            Resource(
+                name=name,
+                kind=kind,
+                provider_organisation=orgs.get(org_name) if org_name else None,
+                provider_person=None if org_name else "邻居 陈阿姨",
+                provider_phone=None if org_name else "13900001111",
+                description=name,
+                value_yuan=value,
+                quantity=Decimal(10) if kind == "material" else None,
+                unit="份" if kind == "material" else None,
+                available_from=dt.date(2026, 1, 1),
+                status="available",
+                street=street,
+                community=community,
+                served_areas=[community or street or district],
+            )
+        )
 
     # 25 projects: one community project per community (first 18), household projects
     # for the rest, in every status.
@@ -267,11 +325,15 @@ def seed_demo(households: int = 100) -> dict:
         if db.session.scalar(select(Project.id).where(Project.name == name)):
             continue
         project = Project(
-            name=name, level=level, help_kind=help_kind, description=text,
+            name=name,
+            level=level,
+            help_kind=help_kind,
+            description=text,
             public_summary=f"{community.name}{text}。",
             budget=Decimal(rng.choice([3000, 5400, 8000, 12000, 20000])),
             status=statuses[i % len(statuses)],
-            starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 12, 31),
+            starts_on=dt.date(2026, 3, 1),
+            ends_on=dt.date(2026, 12, 31),
             community=community,
         )
         if level == "household":

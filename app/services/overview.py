@@ -27,8 +27,10 @@ def landing_counts(user) -> dict:
         result["households_active"] = _count(Household, user, Household.status != "closed")
         result["open_needs"] = _count(Need, user, Need.status == "open")
         result["needs_by_dimension"] = [
-            (c.label(c.NEED_DIMENSIONS, d), _count(Need, user, Need.status == "open",
-                                                   Need.dimension == d))
+            (
+                c.label(c.NEED_DIMENSIONS, d),
+                _count(Need, user, Need.status == "open", Need.dimension == d),
+            )
             for d in c.values(c.NEED_DIMENSIONS)
         ]
     return result

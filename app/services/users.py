@@ -8,8 +8,15 @@ from app.models import Area, Organisation, User
 from app.validation import InvalidValue
 
 
-def create_user(*, username: str, full_name: str, role: str, password: str,
-                area_name: str | None = None, organisation_name: str | None = None) -> User:
+def create_user(
+    *,
+    username: str,
+    full_name: str,
+    role: str,
+    password: str,
+    area_name: str | None = None,
+    organisation_name: str | None = None,
+) -> User:
     """Create an active account; raises InvalidValue for anything wrong, saving nothing."""
     if len(password or "") < 10:
         raise InvalidValue(_l("A password has at least 10 characters."))
@@ -28,9 +35,33 @@ def create_user(*, username: str, full_name: str, role: str, password: str,
         )
         if organisation is None:
             raise InvalidValue(_l("No organisation has this name."))
-    user = User(username=username, full_name=full_name, role=role, area=area,
-                organisation=organisation, is_active=True)
+    user = User(
+        username=username,
+        full_name=full_name,
+        role=role,
+        area=area,
+        organisation=organisation,
+        is_active=True,
+    )
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def add_area(*, name: str, level: str, parent_name: str | None = None) -> Area:
+    """Add an area under its parent (found by name); refuses duplicates and wrong levels."""
+    parent = None
+    if parent_name:
+        parents = db.session.scalars(select(Area).where(Area.name == parent_name)).all()
+        if len(parents) != 1:
+            raise InvalidValue(_l("No single area has this name."))
+        parent = parents[0]
+    if db.session.scalar(
+        select(Area.id).where(Area.name == name, Area.parent_id == (parent.id if parent else None))
+    ):
+        raise InvalidValue(_l("This area already exists."))
+    area = Area(name=name, level=level, parent=parent)
+    db.session.add(area)
+    db.session.commit()
+    return area

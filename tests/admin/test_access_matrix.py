@@ -65,9 +65,11 @@ def out_of_scope_row(model, role):
     if role == "sponsor":
         if model is not Project:
             return db.session.scalars(select(model)).first()
-        theirs = select(project_sponsors.c.project_id).join(
-            User, User.organisation_id == project_sponsors.c.organisation_id
-        ).where(User.username == "sponsor")
+        theirs = (
+            select(project_sponsors.c.project_id)
+            .join(User, User.organisation_id == project_sponsors.c.organisation_id)
+            .where(User.username == "sponsor")
+        )
         return db.session.scalar(
             select(Project).where(Project.status != "open", Project.id.not_in(theirs))
         )
@@ -159,13 +161,20 @@ def test_out_of_scope_ids_are_refused_every_way_in(app, login, endpoint, role):
 
     assert client.get(url(endpoint, f"details/?id={row_id}")).status_code in read_refusal
     assert client.get(url(endpoint, f"edit/?id={row_id}")).status_code in write_refusal
-    assert client.post(url(endpoint, f"edit/?id={row_id}"),
-                       data={"name": "x", "head_name": "x", "description": "x"}
-                       ).status_code in write_refusal
+    assert (
+        client.post(
+            url(endpoint, f"edit/?id={row_id}"),
+            data={"name": "x", "head_name": "x", "description": "x"},
+        ).status_code
+        in write_refusal
+    )
     assert client.post(url(endpoint, "delete/"), data={"id": row_id}).status_code in write_refusal
-    assert client.post(url(endpoint, "ajax/update/"),
-                       data={"list_form_pk": row_id, "status": "withdrawn"}
-                       ).status_code in write_refusal
+    assert (
+        client.post(
+            url(endpoint, "ajax/update/"), data={"list_form_pk": row_id, "status": "withdrawn"}
+        ).status_code
+        in write_refusal
+    )
     response = client.post(url(endpoint, "action/"), data={"action": "delete", "rowid": row_id})
     assert response.status_code in (302, 403)
 
@@ -207,8 +216,9 @@ def _expected_ids(model, role):
 
 
 @pytest.mark.parametrize("role", sorted(STAFF))
-@pytest.mark.parametrize("endpoint", ["household", "member", "need", "resource",
-                                      "organisation", "project"])
+@pytest.mark.parametrize(
+    "endpoint", ["household", "member", "need", "resource", "organisation", "project"]
+)
 def test_exports_hold_exactly_the_rows_in_scope(shared_app, shared_login, endpoint, role):
     model = VIEWS[endpoint][0]
     client = shared_login(role)
@@ -240,10 +250,18 @@ def test_cannot_create_a_household_in_another_area(app, login, role):
     same_street_other = db.session.scalar(select(Area).where(Area.name == "东郢社区"))
     targets = [other] + ([same_street_other] if role == "community_worker" else [])
     for target in targets:
-        response = client.post("/admin/household/new/", data={
-            "head_name": "越权", "head_id_number": "11010519491231002X", "address": "某处",
-            "community": target.id, "intake_channel": "self_request", "status": "registered",
-            "intake_date": "2026-01-05"})
+        response = client.post(
+            "/admin/household/new/",
+            data={
+                "head_name": "越权",
+                "head_id_number": "11010519491231002X",
+                "address": "某处",
+                "community": target.id,
+                "intake_channel": "self_request",
+                "status": "registered",
+                "intake_date": "2026-01-05",
+            },
+        )
         assert response.status_code in (200, 302)
     db.session.expire_all()
     assert _count(Household) == before
@@ -253,10 +271,18 @@ def test_cannot_create_a_household_in_another_area(app, login, role):
 def test_can_create_a_household_in_own_area(app, login, role):
     client = login(role)
     community = db.session.scalar(select(Area).where(Area.name == "和平社区"))
-    response = client.post("/admin/household/new/", data={
-        "head_name": "新户主", "head_id_number": "11010519491231002X", "address": "和平社区1栋",
-        "community": community.id, "intake_channel": "self_request", "status": "registered",
-        "intake_date": "2026-01-05"})
+    response = client.post(
+        "/admin/household/new/",
+        data={
+            "head_name": "新户主",
+            "head_id_number": "11010519491231002X",
+            "address": "和平社区1栋",
+            "community": community.id,
+            "intake_channel": "self_request",
+            "status": "registered",
+            "intake_date": "2026-01-05",
+        },
+    )
     assert response.status_code == 302
     household = db.session.scalar(select(Household).where(Household.head_name == "新户主"))
     assert household is not None and household.street_id == community.parent_id
@@ -266,11 +292,18 @@ def test_moving_a_household_out_of_scope_is_refused(app, login):
     client = login("community_worker")
     heping, dongying = _area("和平社区"), _area("东郢社区")
     household = db.session.scalar(select(Household).where(Household.community_id == heping.id))
-    response = client.post(f"/admin/household/edit/?id={household.id}", data={
-        "head_name": household.head_name, "head_id_number": household.head_id_number,
-        "address": household.address, "community": dongying.id,
-        "intake_channel": household.intake_channel, "status": household.status,
-        "intake_date": household.intake_date.isoformat()})
+    response = client.post(
+        f"/admin/household/edit/?id={household.id}",
+        data={
+            "head_name": household.head_name,
+            "head_id_number": household.head_id_number,
+            "address": household.address,
+            "community": dongying.id,
+            "intake_channel": household.intake_channel,
+            "status": household.status,
+            "intake_date": household.intake_date.isoformat(),
+        },
+    )
     assert response.status_code == 200
     db.session.expire_all()
     assert db.session.get(Household, household.id).community_id == heping.id
@@ -282,8 +315,9 @@ def test_bulk_delete_touches_only_rows_in_scope(app, login):
     mine = db.session.scalar(select(Need).where(Need.street_id == chengdong.id))
     theirs = db.session.scalar(select(Need).where(Need.street_id != chengdong.id))
     mine_id, theirs_id = mine.id, theirs.id
-    response = client.post("/admin/need/action/",
-                           data={"action": "delete", "rowid": [mine_id, theirs_id]})
+    response = client.post(
+        "/admin/need/action/", data={"action": "delete", "rowid": [mine_id, theirs_id]}
+    )
     assert response.status_code == 302
     db.session.expunge_all()
     assert db.session.get(Need, mine_id) is None
@@ -337,8 +371,9 @@ def test_manager_filters_list_every_street(shared_app, shared_login):
 def test_editable_list_needs_edit_rights(shared_app, shared_login):
     need = db.session.scalars(select(Need)).first()
     client = shared_login("district_manager")
-    response = client.post("/admin/need/ajax/update/",
-                           data={"list_form_pk": need.id, "status": "withdrawn"})
+    response = client.post(
+        "/admin/need/ajax/update/", data={"list_form_pk": need.id, "status": "withdrawn"}
+    )
     assert response.status_code == 403
 
 
@@ -346,8 +381,9 @@ def test_inline_edit_in_scope_works(app, login):
     client = login("community_worker")
     heping = _area("和平社区")
     need = db.session.scalar(select(Need).where(Need.community_id == heping.id))
-    response = client.post("/admin/need/ajax/update/",
-                           data={"list_form_pk": need.id, "status": "met"})
+    response = client.post(
+        "/admin/need/ajax/update/", data={"list_form_pk": need.id, "status": "met"}
+    )
     assert response.status_code == 200
     db.session.expire_all()
     assert db.session.get(Need, need.id).status == "met"
@@ -357,13 +393,24 @@ def test_user_admin_is_admin_only_even_for_writes(app, login):
     for role in ("district_manager", "street_clerk", "community_worker", "sponsor"):
         client = login(role)
         before = _count(User)
-        response = client.post("/admin/user/new/", data={
-            "username": f"evil-{role}", "full_name": "x", "role": "district_admin",
-            "password": "0123456789abc"})
+        response = client.post(
+            "/admin/user/new/",
+            data={
+                "username": f"evil-{role}",
+                "full_name": "x",
+                "role": "district_admin",
+                "password": "0123456789abc",
+            },
+        )
         assert response.status_code == 403
         assert _count(User) == before
 
 
 def test_demo_roles_are_the_ones_tested():
-    assert set(DEMO_ROLES) == {"district_admin", "district_manager", "street_clerk",
-                               "community_worker", "sponsor"}
+    assert set(DEMO_ROLES) == {
+        "district_admin",
+        "district_manager",
+        "street_clerk",
+        "community_worker",
+        "sponsor",
+    }

@@ -39,8 +39,9 @@ def test_deactivated_user_is_logged_out_on_next_request(app, login):
 
 def test_login_never_redirects_off_site(app):
     client = app.test_client()
-    response = client.post("/login?next=//evil.example/x",
-                           data={"username": "admin", "password": "yijia-demo-2019"})
+    response = client.post(
+        "/login?next=//evil.example/x", data={"username": "admin", "password": "yijia-demo-2019"}
+    )
     assert response.headers["Location"] == "/admin/"
 
 
@@ -61,10 +62,14 @@ def test_landing_counts_follow_the_scope(shared_app, shared_login):
     heping = db.session.scalar(select(Area).where(Area.name == "和平社区"))
     total = db.session.query(Household).count()
     assert households("district_admin") == total
-    assert households("street_clerk") == db.session.query(Household).filter_by(
-        street_id=chengdong.id).count()
-    assert households("community_worker") == db.session.query(Household).filter_by(
-        community_id=heping.id).count()
+    assert (
+        households("street_clerk")
+        == db.session.query(Household).filter_by(street_id=chengdong.id).count()
+    )
+    assert (
+        households("community_worker")
+        == db.session.query(Household).filter_by(community_id=heping.id).count()
+    )
 
 
 def test_street_switcher_narrows_every_list_for_district_users(shared_app, shared_login):
@@ -104,15 +109,23 @@ def test_csrf_is_required_on_every_post(backend):
     url = backend.fresh()
     app = _make_app(url, WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    assert client.post("/login", data={"username": "admin",
-                                       "password": "yijia-demo-2019"}).status_code == 400
+    assert (
+        client.post("/login", data={"username": "admin", "password": "yijia-demo-2019"}).status_code
+        == 400
+    )
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"username": "admin", "password": "yijia-demo-2019",
-                                           "csrf_token": token})
+    response = client.post(
+        "/login", data={"username": "admin", "password": "yijia-demo-2019", "csrf_token": token}
+    )
     assert response.status_code == 302
-    for path in ("/admin/household/delete/", "/admin/need/action/", "/admin/street/",
-                 "/admin/need/ajax/update/", "/logout"):
+    for path in (
+        "/admin/household/delete/",
+        "/admin/need/action/",
+        "/admin/street/",
+        "/admin/need/ajax/update/",
+        "/logout",
+    ):
         assert client.post(path, data={"id": 1}).status_code == 400, path
     with app.app_context():
         db.engine.dispose()
@@ -123,8 +136,10 @@ def test_errors_never_show_sql_or_tracebacks(app, login):
     client = login("district_admin")
     existing = db.session.scalars(select(Area).where(Area.level == "street")).first()
     # duplicate (parent, name): the database refuses it
-    response = client.post("/admin/area/new/", data={
-        "name": existing.name, "level": "street", "parent": existing.parent_id})
+    response = client.post(
+        "/admin/area/new/",
+        data={"name": existing.name, "level": "street", "parent": existing.parent_id},
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "INSERT" not in body and "Traceback" not in body and "UNIQUE" not in body
@@ -147,8 +162,9 @@ def _count_queries(app, client, path):
     return len(statements)
 
 
-@pytest.mark.parametrize("endpoint", ["household", "member", "need", "resource", "project",
-                                      "organisation", "user"])
+@pytest.mark.parametrize(
+    "endpoint", ["household", "member", "need", "resource", "project", "organisation", "user"]
+)
 def test_list_queries_do_not_grow_with_page_size(shared_app, shared_login, endpoint):
     client = shared_login("district_admin")
     small = _count_queries(shared_app, client, f"/admin/{endpoint}/?page_size=5")

@@ -15,19 +15,26 @@ from tests.conftest import ID_NUMBER_RE, PHONE_RE, ROLES
 def _heping_household():
     heping = db.session.scalar(select(Area).where(Area.name == "和平社区"))
     return db.session.scalar(
-        select(Household).where(Household.community_id == heping.id,
-                                Household.head_phone.is_not(None))
+        select(Household).where(
+            Household.community_id == heping.id, Household.head_phone.is_not(None)
+        )
     )
 
 
-@pytest.mark.parametrize("role", ["district_admin", "district_manager", "street_clerk",
-                                  "community_worker"])
-def test_lists_and_exports_show_masked_ids_and_phones_to_everyone(shared_app, shared_login,
-                                                                  role):
+@pytest.mark.parametrize(
+    "role", ["district_admin", "district_manager", "street_clerk", "community_worker"]
+)
+def test_lists_and_exports_show_masked_ids_and_phones_to_everyone(shared_app, shared_login, role):
     client = shared_login(role)
     household = _heping_household()
-    for path in ("/admin/household/", "/admin/member/", "/admin/household/export/csv/",
-                 "/admin/member/export/csv/", "/admin/organisation/", "/admin/resource/"):
+    for path in (
+        "/admin/household/",
+        "/admin/member/",
+        "/admin/household/export/csv/",
+        "/admin/member/export/csv/",
+        "/admin/organisation/",
+        "/admin/resource/",
+    ):
         page = client.get(path).get_data(as_text=True)
         assert not ID_NUMBER_RE.search(page), path
         assert not PHONE_RE.search(page), path
@@ -35,14 +42,22 @@ def test_lists_and_exports_show_masked_ids_and_phones_to_everyone(shared_app, sh
     assert mask_id_number(household.head_id_number) in page
 
 
-@pytest.mark.parametrize(("role", "reveals"), [
-    ("district_admin", True), ("street_clerk", True), ("community_worker", True),
-    ("district_manager", False),
-])
+@pytest.mark.parametrize(
+    ("role", "reveals"),
+    [
+        ("district_admin", True),
+        ("street_clerk", True),
+        ("community_worker", True),
+        ("district_manager", False),
+    ],
+)
 def test_details_reveal_only_to_those_who_may_edit(shared_app, shared_login, role, reveals):
     household = _heping_household()
-    page = shared_login(role).get(f"/admin/household/details/?id={household.id}").get_data(
-        as_text=True)
+    page = (
+        shared_login(role)
+        .get(f"/admin/household/details/?id={household.id}")
+        .get_data(as_text=True)
+    )
     assert (household.head_id_number in page) is reveals
     assert (household.head_phone in page) is reveals
     assert mask_id_number(household.head_id_number) in page or reveals
@@ -51,8 +66,11 @@ def test_details_reveal_only_to_those_who_may_edit(shared_app, shared_login, rol
 
 def test_income_is_hidden_from_the_manager(shared_app, shared_login):
     household = _heping_household()
-    page = shared_login("district_manager").get(
-        f"/admin/household/details/?id={household.id}").get_data(as_text=True)
+    page = (
+        shared_login("district_manager")
+        .get(f"/admin/household/details/?id={household.id}")
+        .get_data(as_text=True)
+    )
     assert "***" in page
 
 
@@ -62,9 +80,16 @@ def test_sponsor_reaches_no_personal_data_anywhere(shared_app, shared_login):
     pages = ["/admin/", "/admin/sponsor/projects/", "/admin/sponsor/projects/?page_size=100"]
     project_ids = db.session.scalars(select(Project.id)).all()
     pages += [f"/admin/sponsor/projects/details/?id={i}" for i in project_ids]
-    pages += ["/admin/household/", "/admin/member/", "/admin/need/", "/admin/household/details/?id=1",
-              "/admin/household/export/csv/", "/admin/need/ajax/lookup/?name=household&query=",
-              "/admin/project/details/?id=1", "/admin/project/ajax/lookup/?name=beneficiaries&query="]
+    pages += [
+        "/admin/household/",
+        "/admin/member/",
+        "/admin/need/",
+        "/admin/household/details/?id=1",
+        "/admin/household/export/csv/",
+        "/admin/need/ajax/lookup/?name=household&query=",
+        "/admin/project/details/?id=1",
+        "/admin/project/ajax/lookup/?name=beneficiaries&query=",
+    ]
     names = set(db.session.scalars(select(Household.head_name)))
     reached = 0
     for path in pages:
@@ -80,8 +105,9 @@ def test_sponsor_reaches_no_personal_data_anywhere(shared_app, shared_login):
 
 
 def test_sponsor_sees_open_and_own_projects_only(shared_app, shared_login):
-    page = shared_login("sponsor").get("/admin/sponsor/projects/?page_size=100").get_data(
-        as_text=True)
+    page = (
+        shared_login("sponsor").get("/admin/sponsor/projects/?page_size=100").get_data(as_text=True)
+    )
     for project in db.session.scalars(select(Project)):
         sponsored = any(o.name == "合肥恒信建材有限公司" for o in project.sponsors)
         assert (project.name in page) == (project.status == "open" or sponsored), project.name
@@ -96,10 +122,15 @@ def test_find_by_full_id_number_is_a_post_and_stays_in_scope(shared_app, shared_
     assert household.head_id_number not in response.headers["Location"]
     other = db.session.scalar(select(Household).where(Household.street_id != household.street_id))
     response = shared_login("street_clerk").post(
-        "/admin/household/find/", data={"id_number": other.head_id_number})
+        "/admin/household/find/", data={"id_number": other.head_id_number}
+    )
     assert "details" not in response.headers["Location"]
-    assert shared_login("sponsor").post(
-        "/admin/household/find/", data={"id_number": other.head_id_number}).status_code == 403
+    assert (
+        shared_login("sponsor")
+        .post("/admin/household/find/", data={"id_number": other.head_id_number})
+        .status_code
+        == 403
+    )
 
 
 def test_find_by_a_member_id_number(shared_app, shared_login):
@@ -107,7 +138,8 @@ def test_find_by_a_member_id_number(shared_app, shared_login):
 
     member = db.session.scalar(select(Member).where(Member.id_number.is_not(None)))
     response = shared_login("district_admin").post(
-        "/admin/household/find/", data={"id_number": member.id_number})
+        "/admin/household/find/", data={"id_number": member.id_number}
+    )
     assert response.headers["Location"].endswith(f"details/?id={member.household_id}")
 
 

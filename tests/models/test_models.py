@@ -27,8 +27,13 @@ def test_household_street_follows_its_community(app):
 
 
 def test_gender_and_birth_date_are_derived_from_the_head_id(app):
-    household = Household(head_name="测试", head_id_number="11010519491231002X", address="x",
-                          intake_channel="self_request", community=_community("和平社区"))
+    household = Household(
+        head_name="测试",
+        head_id_number="11010519491231002X",
+        address="x",
+        intake_channel="self_request",
+        community=_community("和平社区"),
+    )
     db.session.add(household)
     db.session.commit()
     assert household.head_gender == "female"
@@ -37,8 +42,13 @@ def test_gender_and_birth_date_are_derived_from_the_head_id(app):
 
 def test_household_needs_a_community_not_a_street(app):
     street = db.session.scalar(select(Area).where(Area.level == "street"))
-    household = Household(head_name="测试", head_id_number="11010519491231002X", address="x",
-                          intake_channel="self_request", community=street)
+    household = Household(
+        head_name="测试",
+        head_id_number="11010519491231002X",
+        address="x",
+        intake_channel="self_request",
+        community=street,
+    )
     db.session.add(household)
     with pytest.raises(InvalidValue):
         db.session.flush()
@@ -58,9 +68,7 @@ def test_future_need_date_is_refused(app):
 
 def test_beneficiaries_must_live_in_the_project_area(app):
     project = db.session.scalar(select(Project).where(Project.level == "household"))
-    elsewhere = db.session.scalar(
-        select(Household).where(Household.street_id != project.street_id)
-    )
+    elsewhere = db.session.scalar(select(Household).where(Household.street_id != project.street_id))
     project.beneficiaries.append(elsewhere)
     with pytest.raises(InvalidValue):
         db.session.flush()
@@ -69,8 +77,7 @@ def test_beneficiaries_must_live_in_the_project_area(app):
 
 def test_role_and_area_level_must_match(app):
     community = _community("和平社区")
-    user = User(username="x", full_name="x", role="street_clerk", area=community,
-                password_hash="x")
+    user = User(username="x", full_name="x", role="street_clerk", area=community, password_hash="x")
     db.session.add(user)
     with pytest.raises(InvalidValue):
         db.session.flush()
@@ -91,10 +98,15 @@ def test_records_know_who_changed_them(app, login):
     need = db.session.scalar(select(Need).where(Need.street_id == clerk.area_id))
     response = client.post(
         f"/admin/need/edit/?id={need.id}",
-        data={"household": need.household_id, "dimension": need.dimension,
-              "category": need.category, "description": "更新后的描述",
-              "urgency": need.urgency, "status": need.status,
-              "identified_on": need.identified_on.isoformat()},
+        data={
+            "household": need.household_id,
+            "dimension": need.dimension,
+            "category": need.category,
+            "description": "更新后的描述",
+            "urgency": need.urgency,
+            "status": need.status,
+            "identified_on": need.identified_on.isoformat(),
+        },
     )
     assert response.status_code == 302
     db.session.expire_all()

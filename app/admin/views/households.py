@@ -26,8 +26,14 @@ def _choice(choices):
 
 class MemberInline(InlineFormAdmin):
     form_columns = (
-        "id", "name", "relation", "id_number", "health", "disability_type",
-        "disability_grade", "employment",
+        "id",
+        "name",
+        "relation",
+        "id_number",
+        "health",
+        "disability_type",
+        "disability_grade",
+        "employment",
     )
     form_choices = {
         "relation": c.RELATIONS,
@@ -40,9 +46,13 @@ class MemberInline(InlineFormAdmin):
         "disability_grade": {"coerce": lambda v: int(v) if v else None},
     }
     column_labels = {
-        "name": _l("Name"), "relation": _l("Relation to head"), "id_number": _l("ID number"),
-        "health": _l("Health"), "disability_type": _l("Disability type"),
-        "disability_grade": _l("Disability grade"), "employment": _l("Employment"),
+        "name": _l("Name"),
+        "relation": _l("Relation to head"),
+        "id_number": _l("ID number"),
+        "health": _l("Health"),
+        "disability_type": _l("Disability type"),
+        "disability_grade": _l("Disability grade"),
+        "employment": _l("Employment"),
     }
 
 
@@ -63,27 +73,76 @@ class HouseholdView(ScopedModelView):
         "head_gender": c.GENDERS,
     }
     column_list = (
-        "id", "head_name", "head_id_number", "head_phone", "community", "categories",
-        "status", "intake_channel", "intake_date", "assigned_worker",
+        "id",
+        "head_name",
+        "head_id_number",
+        "head_phone",
+        "community",
+        "categories",
+        "status",
+        "intake_channel",
+        "intake_date",
+        "assigned_worker",
     )
     column_details_list = (
-        "id", "head_name", "head_id_number", "head_gender", "head_birth_date", "head_phone",
-        "address", "street", "community", "categories", "disability_type", "disability_grade",
-        "monthly_income", "existing_support", "intake_channel", "intake_date",
-        "assigned_worker", "status", "members", "needs", "notes", "created_at", "created_by",
-        "updated_at", "updated_by",
+        "id",
+        "head_name",
+        "head_id_number",
+        "head_gender",
+        "head_birth_date",
+        "head_phone",
+        "address",
+        "street",
+        "community",
+        "categories",
+        "disability_type",
+        "disability_grade",
+        "monthly_income",
+        "existing_support",
+        "intake_channel",
+        "intake_date",
+        "assigned_worker",
+        "status",
+        "members",
+        "needs",
+        "notes",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
     )
     column_export_list = (
-        "id", "head_name", "head_id_number", "head_phone", "street", "community",
-        "categories", "status", "intake_channel", "intake_date", "address",
+        "id",
+        "head_name",
+        "head_id_number",
+        "head_phone",
+        "street",
+        "community",
+        "categories",
+        "status",
+        "intake_channel",
+        "intake_date",
+        "address",
     )
     column_default_sort = ("id", True)
     column_sortable_list = ("id", "head_name", "status", "intake_date")
     column_searchable_list = ("head_name", "address")
     form_columns = (
-        "head_name", "head_id_number", "head_phone", "community", "address", "categories",
-        "disability_type", "disability_grade", "monthly_income", "existing_support",
-        "intake_channel", "intake_date", "assigned_worker", "status", "notes",
+        "head_name",
+        "head_id_number",
+        "head_phone",
+        "community",
+        "address",
+        "categories",
+        "disability_type",
+        "disability_grade",
+        "monthly_income",
+        "existing_support",
+        "intake_channel",
+        "intake_date",
+        "assigned_worker",
+        "status",
+        "notes",
     )
     form_args = {
         "head_id_number": {"validators": [validators.id_number, validators.unique_head_id_number]},
@@ -120,16 +179,20 @@ class HouseholdView(ScopedModelView):
         parts = []
         for m in model.members:
             number = m.id_number if reveal else mask_id_number(m.id_number)
-            parts.append(f"{escape(m.name)}（{escape(c.label(c.RELATIONS, m.relation))}）"
-                         + (f" {escape(number)}" if number else ""))
+            parts.append(
+                f"{escape(m.name)}（{escape(c.label(c.RELATIONS, m.relation))}）"
+                + (f" {escape(number)}" if number else "")
+            )
         return Markup("<br>".join(parts))
 
     def _format_needs(self, _context, model, _name):
-        return Markup("<br>".join(
-            f"{escape(c.label(c.NEED_DIMENSIONS, n.dimension))} · "
-            f"{escape(c.label(c.NEED_STATUSES, n.status))} · {escape(n.description[:40])}"
-            for n in model.needs
-        ))
+        return Markup(
+            "<br>".join(
+                f"{escape(c.label(c.NEED_DIMENSIONS, n.dimension))} · "
+                f"{escape(c.label(c.NEED_STATUSES, n.status))} · {escape(n.description[:40])}"
+                for n in model.needs
+            )
+        )
 
     def __init__(self, *args, **kwargs):
         self.column_formatters_detail = {
@@ -168,7 +231,9 @@ def _worker_choices():
         User.role.in_(("community_worker", "street_clerk")), User.is_active.is_(True)
     )
     if scope.community_id is not None:
-        query = query.filter(or_(User.area_id == scope.community_id, User.area_id == scope.street_id))
+        query = query.filter(
+            or_(User.area_id == scope.community_id, User.area_id == scope.street_id)
+        )
     elif scope.street_id is not None:
         from app.models import Area
 
@@ -186,19 +251,59 @@ class MemberView(ScopedModelView):
         "disability_type": c.DISABILITY_TYPES,
         "disability_grade": c.DISABILITY_GRADES,
     }
-    column_list = ("id", "name", "household", "relation", "id_number", "gender", "employment",
-                   "community")
-    column_details_list = ("id", "name", "household", "relation", "id_number", "gender",
-                           "birth_date", "health", "disability_type", "disability_grade",
-                           "employment", "street", "community", "created_at", "updated_at")
-    column_export_list = ("id", "name", "household", "relation", "id_number", "gender",
-                          "employment", "street", "community")
+    column_list = (
+        "id",
+        "name",
+        "household",
+        "relation",
+        "id_number",
+        "gender",
+        "employment",
+        "community",
+    )
+    column_details_list = (
+        "id",
+        "name",
+        "household",
+        "relation",
+        "id_number",
+        "gender",
+        "birth_date",
+        "health",
+        "disability_type",
+        "disability_grade",
+        "employment",
+        "street",
+        "community",
+        "created_at",
+        "updated_at",
+    )
+    column_export_list = (
+        "id",
+        "name",
+        "household",
+        "relation",
+        "id_number",
+        "gender",
+        "employment",
+        "street",
+        "community",
+    )
     column_default_sort = ("id", True)
     column_searchable_list = ("name",)
-    form_columns = ("household", "name", "relation", "id_number", "health", "disability_type",
-                    "disability_grade", "employment")
-    form_args = {"id_number": {"validators": [validators.id_number,
-                                              validators.unique_member_id_number]}}
+    form_columns = (
+        "household",
+        "name",
+        "relation",
+        "id_number",
+        "health",
+        "disability_type",
+        "disability_grade",
+        "employment",
+    )
+    form_args = {
+        "id_number": {"validators": [validators.id_number, validators.unique_member_id_number]}
+    }
     form_ajax_refs = {"household": {"fields": ("head_name",), "placeholder": _l("Type a name")}}
 
     @property
@@ -209,8 +314,11 @@ class MemberView(ScopedModelView):
         ]
 
     def eager(self, query):
-        return query.options(selectinload(Member.household).selectinload(Household.community),
-                             selectinload(Member.community), selectinload(Member.street))
+        return query.options(
+            selectinload(Member.household).selectinload(Household.community),
+            selectinload(Member.community),
+            selectinload(Member.street),
+        )
 
 
 class NeedView(ScopedModelView):
@@ -220,21 +328,65 @@ class NeedView(ScopedModelView):
         "urgency": c.URGENCIES,
         "status": c.NEED_STATUSES,
     }
-    column_list = ("id", "household", "dimension", "category", "description", "urgency",
-                   "status", "identified_on", "community")
-    column_details_list = ("id", "household", "dimension", "category", "description",
-                           "urgency", "status", "identified_on", "resolved_on", "street",
-                           "community", "created_at", "created_by", "updated_at", "updated_by")
-    column_export_list = ("id", "household", "dimension", "category", "description", "urgency",
-                          "status", "identified_on", "resolved_on", "street", "community")
+    column_list = (
+        "id",
+        "household",
+        "dimension",
+        "category",
+        "description",
+        "urgency",
+        "status",
+        "identified_on",
+        "community",
+    )
+    column_details_list = (
+        "id",
+        "household",
+        "dimension",
+        "category",
+        "description",
+        "urgency",
+        "status",
+        "identified_on",
+        "resolved_on",
+        "street",
+        "community",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+    )
+    column_export_list = (
+        "id",
+        "household",
+        "dimension",
+        "category",
+        "description",
+        "urgency",
+        "status",
+        "identified_on",
+        "resolved_on",
+        "street",
+        "community",
+    )
     column_default_sort = ("identified_on", True)
     column_sortable_list = ("id", "dimension", "urgency", "status", "identified_on")
     column_searchable_list = ("description",)
     column_editable_list = ("status",)
-    form_columns = ("household", "dimension", "category", "description", "urgency", "status",
-                    "identified_on", "resolved_on")
-    form_args = {"identified_on": {"validators": [validators.not_future]},
-                 "resolved_on": {"validators": [validators.not_future]}}
+    form_columns = (
+        "household",
+        "dimension",
+        "category",
+        "description",
+        "urgency",
+        "status",
+        "identified_on",
+        "resolved_on",
+    )
+    form_args = {
+        "identified_on": {"validators": [validators.not_future]},
+        "resolved_on": {"validators": [validators.not_future]},
+    }
     form_ajax_refs = {"household": {"fields": ("head_name",), "placeholder": _l("Type a name")}}
 
     @property
@@ -247,8 +399,8 @@ class NeedView(ScopedModelView):
         ]
 
     def eager(self, query):
-        return query.options(selectinload(Need.household).selectinload(Household.community),
-                             selectinload(Need.community), selectinload(Need.street))
-
-
-
+        return query.options(
+            selectinload(Need.household).selectinload(Household.community),
+            selectinload(Need.community),
+            selectinload(Need.street),
+        )

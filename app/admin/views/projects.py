@@ -31,23 +31,72 @@ def _project_filters():
 class ProjectView(ScopedModelView):
     roles = STAFF
     choices = PROJECT_CHOICES
-    column_list = ("id", "name", "level", "help_kind", "budget", "status", "street",
-                   "community", "beneficiary_count", "sponsors")
-    column_details_list = ("id", "name", "level", "help_kind", "description", "public_summary",
-                           "budget", "status", "starts_on", "ends_on", "street", "community",
-                           "beneficiaries", "sponsors", "created_at", "created_by", "updated_at",
-                           "updated_by")
-    column_export_list = ("id", "name", "level", "help_kind", "budget", "status", "street",
-                          "community", "beneficiary_count", "sponsors", "starts_on", "ends_on")
+    column_list = (
+        "id",
+        "name",
+        "level",
+        "help_kind",
+        "budget",
+        "status",
+        "street",
+        "community",
+        "beneficiary_count",
+        "sponsors",
+    )
+    column_details_list = (
+        "id",
+        "name",
+        "level",
+        "help_kind",
+        "description",
+        "public_summary",
+        "budget",
+        "status",
+        "starts_on",
+        "ends_on",
+        "street",
+        "community",
+        "beneficiaries",
+        "sponsors",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+    )
+    column_export_list = (
+        "id",
+        "name",
+        "level",
+        "help_kind",
+        "budget",
+        "status",
+        "street",
+        "community",
+        "beneficiary_count",
+        "sponsors",
+        "starts_on",
+        "ends_on",
+    )
     column_default_sort = ("id", True)
     column_sortable_list = ("id", "name", "budget", "status", "starts_on")
     column_searchable_list = ("name",)
-    form_columns = ("name", "level", "help_kind", "description", "public_summary", "budget",
-                    "status", "starts_on", "ends_on", "street", "community", "beneficiaries",
-                    "sponsors")
+    form_columns = (
+        "name",
+        "level",
+        "help_kind",
+        "description",
+        "public_summary",
+        "budget",
+        "status",
+        "starts_on",
+        "ends_on",
+        "street",
+        "community",
+        "beneficiaries",
+        "sponsors",
+    )
     form_args = {"budget": {"validators": [validators.money]}}
-    form_ajax_refs = {"beneficiaries": {"fields": ("head_name",),
-                                        "placeholder": _l("Type a name")}}
+    form_ajax_refs = {"beneficiaries": {"fields": ("head_name",), "placeholder": _l("Type a name")}}
     column_filters = _project_filters()
 
     def eager(self, query):
@@ -69,11 +118,30 @@ class SponsorProjectView(ScopedModelView):
     roles = ("sponsor",)
     allow_create = allow_edit = allow_delete = allow_export = False
     choices = PROJECT_CHOICES
-    column_list = ("name", "level", "help_kind", "budget", "status", "street", "community",
-                   "beneficiary_count")
-    column_details_list = ("name", "level", "help_kind", "public_summary", "budget", "status",
-                           "starts_on", "ends_on", "street", "community", "beneficiary_count",
-                           "sponsors")
+    column_list = (
+        "name",
+        "level",
+        "help_kind",
+        "budget",
+        "status",
+        "street",
+        "community",
+        "beneficiary_count",
+    )
+    column_details_list = (
+        "name",
+        "level",
+        "help_kind",
+        "public_summary",
+        "budget",
+        "status",
+        "starts_on",
+        "ends_on",
+        "street",
+        "community",
+        "beneficiary_count",
+        "sponsors",
+    )
     column_default_sort = ("id", True)
     column_sortable_list = ("name", "budget", "status")
     column_searchable_list = ("name", "public_summary")

@@ -36,16 +36,42 @@ class HardshipCategoryView(ScopedModelView):
 
 class UserView(ScopedModelView):
     choices = {"role": c.ROLES, "locale": [("zh_Hans_CN", "简体中文"), ("en", "English")]}
-    column_list = ("id", "username", "full_name", "role", "area", "organisation", "is_active",
-                   "last_login_at")
-    column_details_list = ("id", "username", "full_name", "role", "area", "organisation",
-                           "is_active", "locale", "last_login_at", "created_at", "updated_at")
-    column_export_list = ("id", "username", "full_name", "role", "area", "organisation",
-                          "is_active", "last_login_at")
+    column_list = (
+        "id",
+        "username",
+        "full_name",
+        "role",
+        "area",
+        "organisation",
+        "is_active",
+        "last_login_at",
+    )
+    column_details_list = (
+        "id",
+        "username",
+        "full_name",
+        "role",
+        "area",
+        "organisation",
+        "is_active",
+        "locale",
+        "last_login_at",
+        "created_at",
+        "updated_at",
+    )
+    column_export_list = (
+        "id",
+        "username",
+        "full_name",
+        "role",
+        "area",
+        "organisation",
+        "is_active",
+        "last_login_at",
+    )
     column_default_sort = ("username", False)
     column_searchable_list = ("username", "full_name")
-    form_columns = ("username", "full_name", "role", "area", "organisation", "is_active",
-                    "locale")
+    form_columns = ("username", "full_name", "role", "area", "organisation", "is_active", "locale")
     form_extra_fields = {
         "password": PasswordField(
             _l("New password"),

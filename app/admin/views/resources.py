@@ -15,14 +15,41 @@ class OrganisationView(ScopedModelView):
     choices = {"kind": c.ORGANISATION_KINDS}
     personal_columns = {"contact_phone": "phone"}
     column_list = ("id", "name", "kind", "contact_person", "contact_phone", "street", "is_active")
-    column_details_list = ("id", "name", "kind", "contact_person", "contact_phone", "address",
-                           "street", "notes", "is_active", "created_at", "updated_at")
-    column_export_list = ("id", "name", "kind", "contact_person", "contact_phone", "address",
-                          "street", "is_active")
+    column_details_list = (
+        "id",
+        "name",
+        "kind",
+        "contact_person",
+        "contact_phone",
+        "address",
+        "street",
+        "notes",
+        "is_active",
+        "created_at",
+        "updated_at",
+    )
+    column_export_list = (
+        "id",
+        "name",
+        "kind",
+        "contact_person",
+        "contact_phone",
+        "address",
+        "street",
+        "is_active",
+    )
     column_default_sort = ("name", False)
     column_searchable_list = ("name", "contact_person")
-    form_columns = ("name", "kind", "contact_person", "contact_phone", "address", "street",
-                    "notes", "is_active")
+    form_columns = (
+        "name",
+        "kind",
+        "contact_person",
+        "contact_phone",
+        "address",
+        "street",
+        "notes",
+        "is_active",
+    )
     form_args = {"contact_phone": {"validators": [validators.phone]}}
 
     column_filters = [
@@ -40,22 +67,77 @@ class OrganisationView(ScopedModelView):
 class ResourceView(ScopedModelView):
     choices = {"kind": c.RESOURCE_KINDS, "status": c.RESOURCE_STATUSES}
     personal_columns = {"provider_phone": "phone"}
-    column_list = ("id", "name", "kind", "provider_name", "value_yuan", "quantity", "unit",
-                   "available_from", "available_until", "status", "street", "community")
-    column_details_list = ("id", "name", "kind", "provider_organisation", "provider_person",
-                           "provider_phone", "description", "quantity", "unit", "value_yuan",
-                           "served_areas", "available_from", "available_until", "status",
-                           "street", "community", "created_at", "created_by", "updated_at",
-                           "updated_by")
-    column_export_list = ("id", "name", "kind", "provider_name", "description", "quantity",
-                          "unit", "value_yuan", "available_from", "available_until", "status",
-                          "street", "community")
+    column_list = (
+        "id",
+        "name",
+        "kind",
+        "provider_name",
+        "value_yuan",
+        "quantity",
+        "unit",
+        "available_from",
+        "available_until",
+        "status",
+        "street",
+        "community",
+    )
+    column_details_list = (
+        "id",
+        "name",
+        "kind",
+        "provider_organisation",
+        "provider_person",
+        "provider_phone",
+        "description",
+        "quantity",
+        "unit",
+        "value_yuan",
+        "served_areas",
+        "available_from",
+        "available_until",
+        "status",
+        "street",
+        "community",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+    )
+    column_export_list = (
+        "id",
+        "name",
+        "kind",
+        "provider_name",
+        "description",
+        "quantity",
+        "unit",
+        "value_yuan",
+        "available_from",
+        "available_until",
+        "status",
+        "street",
+        "community",
+    )
     column_default_sort = ("id", True)
     column_sortable_list = ("id", "name", "kind", "value_yuan", "available_from", "status")
     column_searchable_list = ("name", "description", "provider_person")
-    form_columns = ("name", "kind", "provider_organisation", "provider_person", "provider_phone",
-                    "description", "quantity", "unit", "value_yuan", "served_areas",
-                    "available_from", "available_until", "status", "street", "community")
+    form_columns = (
+        "name",
+        "kind",
+        "provider_organisation",
+        "provider_person",
+        "provider_phone",
+        "description",
+        "quantity",
+        "unit",
+        "value_yuan",
+        "served_areas",
+        "available_from",
+        "available_until",
+        "status",
+        "street",
+        "community",
+    )
     form_args = {
         "provider_phone": {"validators": [validators.phone]},
         "value_yuan": {"validators": [validators.money]},

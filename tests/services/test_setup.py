@@ -1,0 +1,141 @@
+"""Set-up paths a deployment relies on: migrations, demo data, CLI, configuration."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from app import create_app
+from app.extensions import db
+from app.models import Area, Household, Member, Need, Project, Resource, User
+from app.services.demo import seed_demo
+from tests.conftest import config_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_migrations_build_an_empty_database_that_matches_the_models(backend):
+    url = backend.fresh_empty() if hasattr(backend, "fresh_empty") else None
+    if url is None:
+        pytest.skip("backend cannot make an empty database")
+    app = create_app(config_for(url))
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        assert diff == [], f"models and migrations differ: {diff}"
+        db.engine.dispose()
+    backend.drop(url)
+
+
+def _counts():
+    return {
+        m.__name__: db.session.scalar(select(func.count()).select_from(m))
+        for m in (Area, Household, Member, Need, Resource, Project, User)
+    }
+
+
+def test_seed_demo_is_idempotent(app):
+    before = _counts()
+    seed_demo(60)
+    assert _counts() == before
+
+
+def test_demo_district_has_what_the_issue_lists(app):
+    streets = db.session.scalars(select(Area).where(Area.level == "street")).all()
+    assert len(streets) == 4 and "城东街道" in {s.name for s in streets}
+    for street in streets:
+        assert 3 <= len(street.children) <= 5
+    assert db.session.scalar(select(func.count()).select_from(Project)) == 25
+    statuses = set(db.session.scalars(select(Project.status)))
+    assert statuses == {"draft", "open", "claimed", "in_progress", "completed", "cancelled"}
+    dims = set(db.session.scalars(select(Need.dimension)))
+    assert dims == {"physiological", "psychological", "social", "daily_living", "employment"}
+    for username in ("admin", "manager", "chengdong", "worker", "sponsor"):
+        assert db.session.scalar(select(User).where(User.username == username))
+
+
+def test_no_accounts_exist_without_seed_or_create_user(backend):
+    url = backend.fresh_empty()
+    app = create_app(config_for(url))
+    with app.app_context():
+        db.create_all()
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+        client = app.test_client()
+        assert (
+            client.post(
+                "/login", data={"username": "admin", "password": "yijia-demo-2019"}
+            ).status_code
+            == 200
+        )
+        db.session.remove()
+        db.engine.dispose()
+    backend.drop(url)
+
+
+def test_cli_sets_up_a_deployment(tmp_path):
+    env = {
+        **os.environ,
+        "FLASK_APP": "wsgi.py",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3",
+        "PYTHONPATH": str(ROOT),
+    }
+    flask = [sys.executable, "-m", "flask"]
+
+    def run(*args, ok=True):
+        result = subprocess.run(
+            flask + list(args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert (result.returncode == 0) is ok, result.stderr
+        return result
+
+    run("db", "upgrade")
+    run("add-area", "--name", "瑶海区", "--level", "district")
+    run(
+        "create-user",
+        "--username",
+        "boss",
+        "--full-name",
+        "管理员",
+        "--role",
+        "district_admin",
+        "--area",
+        "瑶海区",
+        "--password",
+        "long-enough-password",
+    )
+    bad = run(
+        "create-user",
+        "--username",
+        "x",
+        "--full-name",
+        "x",
+        "--role",
+        "street_clerk",
+        "--area",
+        "瑶海区",
+        "--password",
+        "long-enough-password",
+        ok=False,
+    )
+    assert "Error" in bad.stderr
+    run("seed-demo", "--households", "10")
+    second = run("seed-demo", "--households", "10")
+    assert "'Household': 0" in second.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    from config import ProductionConfig
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        ProductionConfig()
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    assert ProductionConfig().SECRET_KEY == "x" * 32
