@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
+from wtforms.validators import DataRequired
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
@@ -147,6 +148,7 @@ class HouseholdView(ScopedModelView):
     form_args = {
         "head_id_number": {"validators": [validators.id_number, validators.unique_head_id_number]},
         "head_phone": {"validators": [validators.phone]},
+        "community": {"validators": [DataRequired()]},
         "monthly_income": {"validators": [validators.money]},
         "intake_date": {"validators": [validators.not_future]},
         # staff of the user's own area only (users are otherwise admin-only rows)
