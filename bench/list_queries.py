@@ -30,9 +30,17 @@ def bulk_households(total: int) -> None:
         first17 = f"340102{1950 + i % 50}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
         number = first17 + id_check_digit(first17)
         c = communities[i % len(communities)]
-        rows.append(dict(head_name=f"住户{i}", head_id_number=f"{number[:-4]}{i:04d}"[-18:],
-                         address="x", community_id=c.id, street_id=c.parent_id,
-                         intake_channel="self_request", status="registered"))
+        rows.append(
+            dict(
+                head_name=f"住户{i}",
+                head_id_number=f"{number[:-4]}{i:04d}"[-18:],
+                address="x",
+                community_id=c.id,
+                street_id=c.parent_id,
+                intake_channel="self_request",
+                status="registered",
+            )
+        )
     # unique numbers are what matter here, not valid check digits: insert past validators
     seen, clean = set(), []
     for r in rows:
@@ -40,7 +48,7 @@ def bulk_households(total: int) -> None:
             seen.add(r["head_id_number"])
             clean.append(r)
     for start in range(0, len(clean), 5000):
-        db.session.execute(insert(Household), clean[start:start + 5000])
+        db.session.execute(insert(Household), clean[start : start + 5000])
     db.session.commit()
 
 
@@ -68,11 +76,16 @@ def main():
             bulk_households(total)
             client = app.test_client()
             client.post("/login", data={"username": "admin", "password": DEMO_PASSWORD})
-            for path in ("/admin/household/?page_size=20", "/admin/household/?page_size=100",
-                         "/admin/household/?page_size=20&flt0_0=1"):
+            for path in (
+                "/admin/household/?page_size=20",
+                "/admin/household/?page_size=100",
+                "/admin/household/?page_size=20&flt0_0=1",
+            ):
                 queries, seconds = measure(app, client, path)
-                print(f"{total:>6} households  {path:<40} {queries:>3} queries  "
-                      f"{seconds * 1000:7.1f} ms/page")
+                print(
+                    f"{total:>6} households  {path:<40} {queries:>3} queries  "
+                    f"{seconds * 1000:7.1f} ms/page"
+                )
         db.drop_all()
 
 

@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from wtforms.validators import DataRequired
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
+from wtforms.validators import DataRequired
 
 from app.admin import scoping, validators
 from app.admin.base import ScopedModelView
