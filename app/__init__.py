@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, g, has_request_context, jsonify, request, session
+from flask import Flask, has_request_context, jsonify, session
 from flask_login import current_user
 
 from app.extensions import babel, csrf, db, login_manager, migrate
@@ -128,7 +128,3 @@ def register_logging(app: Flask) -> None:
         logging.getLogger(name).addFilter(scrub)
     for handler in logging.getLogger().handlers:
         handler.addFilter(scrub)
-
-    @app.before_request
-    def remember_path():
-        g.request_path = request.path

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import logging
 from collections import OrderedDict
+from functools import partial
 from urllib.parse import quote
 
 from flask import (
@@ -64,9 +65,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
     max_limit = 20
 
     def get_query(self):
-        return db.session.query(self.model).filter(
-            scoping.read_criterion(self.model, scoping.scope_of(current_user))
-        )
+        return scoping.readable(self.model, current_user)
 
     def get_one(self, pk):
         try:
@@ -99,7 +98,6 @@ class ScopedModelView(ModelView):
     personal_columns: dict[str, str] = {}
     #: column → [(value, label)]: drop-down in forms, label in lists and filters
     choices: dict = {}
-    #: relationship field → model for scoped drop-downs (see ``scaffold_form``)
     page_size = 20
     can_set_page_size = True
     page_size_options = (20, 50, 100)
@@ -298,9 +296,10 @@ class ScopedModelView(ModelView):
             target = rel.mapper.class_
             args = self.form_args.setdefault(rel.key, {})
             if rel.key in ("street", "community") and target is Area:
-                args.setdefault("query_factory", _area_choices(rel.key))
+                factory = partial(scoping.areas_within, rel.key, current_user)
             else:
-                args.setdefault("query_factory", _scoped_choices(target))
+                factory = partial(scoping.readable, target, current_user)
+            args.setdefault("query_factory", factory)
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
@@ -394,8 +393,7 @@ class ScopedModelView(ModelView):
         ascii_name = filename.encode("ascii", "ignore").decode() or "export"
         return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
-    def _export_csv(self, return_url):
-        count, header, rows = self._export_matrix()
+    def _too_many_to_export(self, count) -> bool:
         if count is not None and count > self.export_max_rows:
             flash(
                 _(
@@ -404,6 +402,12 @@ class ScopedModelView(ModelView):
                 ),
                 "error",
             )
+            return True
+        return False
+
+    def _export_csv(self, return_url):
+        count, header, rows = self._export_matrix()
+        if self._too_many_to_export(count):
             return redirect(return_url)
 
         def generate():
@@ -430,14 +434,7 @@ class ScopedModelView(ModelView):
         from openpyxl import Workbook
 
         count, header, rows = self._export_matrix()
-        if count is not None and count > self.export_max_rows:
-            flash(
-                _(
-                    "Too many rows to export (%(count)s); narrow the list with filters first.",
-                    count=count,
-                ),
-                "error",
-            )
+        if self._too_many_to_export(count):
             return redirect(return_url)
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(title=str(self.name)[:31])
@@ -457,30 +454,3 @@ class ScopedModelView(ModelView):
         if not self.can_export or export_type not in self.export_types:
             abort(403)
         return super().export(export_type)
-
-
-def _scoped_choices(target):
-    def factory():
-        query = db.session.query(target).filter(
-            scoping.read_criterion(target, scoping.scope_of(current_user))
-        )
-        return query.order_by(target.id)
-
-    return factory
-
-
-def _area_choices(level: str):
-    """Streets or communities inside the user's own area (for ownership fields)."""
-
-    def factory():
-        scope = scoping.scope_of(current_user)
-        query = db.session.query(Area).filter(Area.level == level)
-        if scope.community_id is not None:
-            wanted = scope.community_id if level == "community" else scope.street_id
-            query = query.filter(Area.id == wanted)
-        elif scope.street_id is not None:
-            column = Area.parent_id if level == "community" else Area.id
-            query = query.filter(column == scope.street_id)
-        return query.order_by(Area.parent_id, Area.name)
-
-    return factory

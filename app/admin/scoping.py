@@ -37,6 +37,7 @@ from app.models import (
     User,
     project_sponsors,
 )
+from app.models.household import HouseholdPartMixin
 
 STAFF = ("district_admin", "district_manager", "street_clerk", "community_worker")
 WRITERS = ("district_admin", "street_clerk", "community_worker")
@@ -185,20 +186,13 @@ def writable(model, user, query=None):
 
 def _effective_areas(obj) -> tuple[int | None, int | None]:
     """(street_id, community_id) an object will have once saved."""
-    if isinstance(obj, Member | Need):
-        household = obj.household or (
-            db.session.get(Household, obj.household_id) if obj.household_id else None
-        )
+    if isinstance(obj, HouseholdPartMixin):
+        household = obj.resolved_household()
         return _effective_areas(household) if household is not None else (None, None)
-    community = (
-        obj.community
-        if obj.community is not None
-        else (db.session.get(Area, obj.community_id) if obj.community_id else None)
-    )
+    street, community = obj.resolved_areas()
     if community is not None:
         return community.parent_id, community.id
-    street_id = obj.street.id if obj.street is not None else obj.street_id
-    return street_id, None
+    return (street.id if street is not None else None), None
 
 
 def can_write_row(obj, user) -> bool:
@@ -227,6 +221,42 @@ def can_reveal_personal_data(household: Household | None, user) -> bool:
     if household is None:
         return False
     return can_write_row(household, user) and household.id is not None
+
+
+def readable(model, user):
+    """A Query of the rows of ``model`` that ``user`` may read: drop-downs and ajax
+    look-ups offer exactly these."""
+    return db.session.query(model).filter(read_criterion(model, scope_of(user)))
+
+
+def areas_within(level: str, user):
+    """Streets or communities inside the user's own area: the choices for the area a
+    record is saved in (a clerk picks among their street's communities)."""
+    scope = scope_of(user)
+    query = db.session.query(Area).filter(Area.level == level)
+    if scope.community_id is not None:
+        query = query.filter(
+            Area.id == (scope.community_id if level == "community" else scope.street_id)
+        )
+    elif scope.street_id is not None:
+        column = Area.parent_id if level == "community" else Area.id
+        query = query.filter(column == scope.street_id)
+    return query.order_by(Area.parent_id, Area.name)
+
+
+def assignable_workers(user):
+    """Active clerks and community workers of the user's area, for "assigned worker"
+    (user accounts are otherwise visible to the district administrator only)."""
+    scope = scope_of(user)
+    query = db.session.query(User).filter(
+        User.role.in_(("community_worker", "street_clerk")), User.is_active.is_(True)
+    )
+    if scope.community_id is not None:
+        query = query.filter(User.area_id.in_((scope.community_id, scope.street_id)))
+    elif scope.street_id is not None:
+        communities = select(Area.id).where(Area.parent_id == scope.street_id)
+        query = query.filter(or_(User.area_id == scope.street_id, User.area_id.in_(communities)))
+    return query.order_by(User.full_name)
 
 
 def street_choices(user) -> list[Area]:

@@ -2,10 +2,8 @@
 gets its message beside the field before anything is saved."""
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from wtforms.validators import ValidationError
 
-from app.extensions import db
 from app.validation import (
     InvalidValue,
     check_not_future,
@@ -33,37 +31,38 @@ money = _wrap(normalize_money)
 not_future = _wrap(check_not_future)
 
 
-def unique_head_id_number(form, field):
-    """No two households share a head of household."""
-    from app.models import Household, Member
-
+def _registration_clash(form, field, own_kind: str):
+    """The message for an ID number already registered to another record, or None."""
     if not field.data:
-        return
+        return None
     try:
         number = normalize_id_number(field.data)
     except InvalidValue:
-        return
+        return None  # the format validator reports it
+    from app.services.people import registration_of
+
+    found = registration_of(number)
+    if found is None:
+        return None
+    kind, record_id = found
     current = getattr(form, "_obj", None)
-    existing = db.session.scalar(select(Household.id).where(Household.head_id_number == number))
-    if existing is not None and (current is None or current.id != existing):
-        raise ValidationError(_l("A household with this head of household is already registered."))
-    member = db.session.scalar(select(Member.id).where(Member.id_number == number))
-    if member is not None:
-        raise ValidationError(_l("This person is already registered as a member of a household."))
+    if kind == own_kind and current is not None and current.id == record_id:
+        return None
+    if kind == "member":
+        return _l("This person is already registered as a member of a household.")
+    if own_kind == "head":
+        return _l("A household with this head of household is already registered.")
+    return _l("This person is already registered as a head of household.")
+
+
+def unique_head_id_number(form, field):
+    """No two households share a head, and a member is not also a head."""
+    message = _registration_clash(form, field, "head")
+    if message:
+        raise ValidationError(message)
 
 
 def unique_member_id_number(form, field):
-    from app.models import Household, Member
-
-    if not field.data:
-        return
-    try:
-        number = normalize_id_number(field.data)
-    except InvalidValue:
-        return
-    current_id = getattr(getattr(form, "_obj", None), "id", None)
-    existing = db.session.scalar(select(Member.id).where(Member.id_number == number))
-    if existing is not None and existing != current_id:
-        raise ValidationError(_l("This person is already registered as a member of a household."))
-    if db.session.scalar(select(Household.id).where(Household.head_id_number == number)):
-        raise ValidationError(_l("This person is already registered as a head of household."))
+    message = _registration_clash(form, field, "member")
+    if message:
+        raise ValidationError(message)

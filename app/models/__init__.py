@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.models.area import Area, AreaOwnedMixin
 from app.models.base import TrackedMixin, stamp_tracked
-from app.models.household import Household, Member, household_categories
+from app.models.household import Household, HouseholdPartMixin, Member, household_categories
 from app.models.need import Need
 from app.models.organisation import Organisation
 from app.models.project import Project, project_beneficiaries, project_sponsors
@@ -45,9 +45,7 @@ def _derive_areas(session: Session) -> None:
     changed = list(session.new) + list(session.dirty)
     for obj in changed:
         if isinstance(obj, AreaOwnedMixin):
-            community = obj.community
-            if community is None and obj.community_id is not None:
-                community = session.get(Area, obj.community_id)
+            _street, community = obj.resolved_areas()
             if community is not None and community.level == "community":
                 # set both the relationship and the id: children copy the ids below
                 obj.community_id = community.id
@@ -59,10 +57,8 @@ def _derive_areas(session: Session) -> None:
                 if child.street_id != obj.street_id or child.community_id != obj.community_id:
                     child.street_id = obj.street_id
                     child.community_id = obj.community_id
-        elif isinstance(obj, (Member, Need)):
-            household = obj.household
-            if household is None and obj.household_id is not None:
-                household = session.get(Household, obj.household_id)
+        elif isinstance(obj, HouseholdPartMixin):
+            household = obj.resolved_household()
             if household is not None:
                 obj.street_id = household.street_id
                 obj.community_id = household.community_id

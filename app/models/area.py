@@ -61,7 +61,7 @@ class AreaOwnedMixin:
     """A record owned by a street and, optionally, one of its communities.
 
     ``street_id`` is always derived from the community when one is set (see
-    ``derive_areas`` in ``app/models/__init__.py``), so the two never disagree. A null
+    ``_derive_areas`` in ``app/models/__init__.py``), so the two never disagree. A null
     street means the record belongs to the district as a whole.
     """
 
@@ -84,15 +84,21 @@ class AreaOwnedMixin:
     def community(cls) -> Mapped["Area | None"]:
         return relationship(foreign_keys=[cls.community_id])
 
-    def check_consistency(self) -> None:
-        """The community is a community, the street a street, and the one lies in the
-        other; records that need a community have one."""
+    def resolved_areas(self) -> tuple["Area | None", "Area | None"]:
+        """(street, community) as they will be saved, whether a form set the
+        relationship or only the id."""
         community = self.community
         if community is None and self.community_id is not None:
             community = db.session.get(Area, self.community_id)
         street = self.street
         if street is None and self.street_id is not None:
             street = db.session.get(Area, self.street_id)
+        return street, community
+
+    def check_consistency(self) -> None:
+        """The community is a community, the street a street, and the one lies in the
+        other; records that need a community have one."""
+        street, community = self.resolved_areas()
         if community is not None and community.level != "community":
             raise InvalidValue(_l("Choose a community, not a street or district."))
         if street is not None and street.level != "street":

@@ -50,6 +50,16 @@ household_categories = Table(
 )
 
 
+class HouseholdPartMixin:
+    """A row inside a household (a member, a need): it carries a copy of the
+    household's street and community so it is scoped and filtered like it."""
+
+    def resolved_household(self) -> "Household | None":
+        if self.household is not None:
+            return self.household
+        return db.session.get(Household, self.household_id) if self.household_id else None
+
+
 class Household(AreaOwnedMixin, TrackedMixin, db.Model):
     """A household in hardship, known to exactly one community."""
 
@@ -142,7 +152,7 @@ class Household(AreaOwnedMixin, TrackedMixin, db.Model):
         return f"{self.head_name}（{community}）"
 
 
-class Member(TrackedMixin, db.Model):
+class Member(HouseholdPartMixin, TrackedMixin, db.Model):
     """A person living in a household other than its head."""
 
     __tablename__ = "household_members"

@@ -86,15 +86,17 @@ class Project(AreaOwnedMixin, TrackedMixin, db.Model):
 
     def check_consistency(self) -> None:
         AreaOwnedMixin.check_consistency(self)
-        if self.street is None and self.community is None:
+        street, community = self.resolved_areas()
+        if street is None and community is None:
             raise InvalidValue(_l("Choose the street of this project."))
-        if self.level == "community" and self.community is None:
+        street_id = community.parent_id if community is not None else street.id
+        if self.level == "community" and community is None:
             raise InvalidValue(_l("A community project needs its community."))
         if self.level == "community" and self.beneficiaries:
             raise InvalidValue(_l("Only household projects list beneficiary households."))
         for household in self.beneficiaries:
-            if household.street_id != (self.street_id or self.community.parent_id) or (
-                self.community is not None and household.community_id != self.community.id
+            if household.street_id != street_id or (
+                community is not None and household.community_id != community.id
             ):
                 raise InvalidValue(
                     _l("Every beneficiary household must live in the project's area.")

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired
 from app.admin import scoping, validators
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
+from app.admin.labels import COMMON_LABELS
 from app.extensions import db
 from app.models import Household, Member, Need
 from app.models import choices as c
@@ -46,15 +47,7 @@ class MemberInline(InlineFormAdmin):
         "id_number": {"validators": [validators.id_number]},
         "disability_grade": {"coerce": lambda v: int(v) if v else None},
     }
-    column_labels = {
-        "name": _l("Name"),
-        "relation": _l("Relation to head"),
-        "id_number": _l("ID number"),
-        "health": _l("Health"),
-        "disability_type": _l("Disability type"),
-        "disability_grade": _l("Disability grade"),
-        "employment": _l("Employment"),
-    }
+    column_labels = {name: COMMON_LABELS[name] for name in form_columns if name != "id"}
 
 
 class HouseholdView(ScopedModelView):
@@ -152,7 +145,7 @@ class HouseholdView(ScopedModelView):
         "monthly_income": {"validators": [validators.money]},
         "intake_date": {"validators": [validators.not_future]},
         # staff of the user's own area only (users are otherwise admin-only rows)
-        "assigned_worker": {"query_factory": lambda: _worker_choices()},
+        "assigned_worker": {"query_factory": lambda: scoping.assignable_workers(current_user)},
     }
     inline_models = (MemberInline(Member),)
     list_template = "admin/household_list.html"
@@ -223,25 +216,6 @@ class HouseholdView(ScopedModelView):
             flash(_("No household within your area has this ID number."), "warning")
             return redirect(url_for(".index_view"))
         return redirect(url_for(".details_view", id=household.id))
-
-
-def _worker_choices():
-    from app.models import User
-
-    scope = scoping.scope_of(current_user)
-    query = db.session.query(User).filter(
-        User.role.in_(("community_worker", "street_clerk")), User.is_active.is_(True)
-    )
-    if scope.community_id is not None:
-        query = query.filter(
-            or_(User.area_id == scope.community_id, User.area_id == scope.street_id)
-        )
-    elif scope.street_id is not None:
-        from app.models import Area
-
-        communities = select(Area.id).where(Area.parent_id == scope.street_id)
-        query = query.filter(or_(User.area_id == scope.street_id, User.area_id.in_(communities)))
-    return query.order_by(User.full_name)
 
 
 class MemberView(ScopedModelView):

@@ -28,9 +28,26 @@ def _project_filters():
     ]
 
 
-class ProjectView(ScopedModelView):
-    roles = STAFF
+class _ProjectViewBase(ScopedModelView):
+    """What both project views share: vocabularies, filters, eager loading."""
+
     choices = PROJECT_CHOICES
+    column_filters = _project_filters()
+
+    def eager(self, query):
+        # beneficiaries are counted in SQL (``beneficiary_count``), never loaded here
+        return query.options(
+            selectinload(Project.street),
+            selectinload(Project.community),
+            selectinload(Project.sponsors),
+        )
+
+    def household_of(self, model):
+        return None
+
+
+class ProjectView(_ProjectViewBase):
+    roles = STAFF
     column_list = (
         "id",
         "name",
@@ -97,27 +114,14 @@ class ProjectView(ScopedModelView):
     )
     form_args = {"budget": {"validators": [validators.money]}}
     form_ajax_refs = {"beneficiaries": {"fields": ("head_name",), "placeholder": _l("Type a name")}}
-    column_filters = _project_filters()
-
-    def eager(self, query):
-        return query.options(
-            selectinload(Project.street),
-            selectinload(Project.community),
-            selectinload(Project.sponsors),
-            selectinload(Project.beneficiaries),
-        )
-
-    def household_of(self, model):
-        return None
 
 
-class SponsorProjectView(ScopedModelView):
+class SponsorProjectView(_ProjectViewBase):
     """What an enterprise or social organisation sees: projects open for sponsorship
     and those it supports, described without anything that points at a household."""
 
     roles = ("sponsor",)
     allow_create = allow_edit = allow_delete = allow_export = False
-    choices = PROJECT_CHOICES
     column_list = (
         "name",
         "level",
@@ -145,15 +149,5 @@ class SponsorProjectView(ScopedModelView):
     column_default_sort = ("id", True)
     column_sortable_list = ("name", "budget", "status")
     column_searchable_list = ("name", "public_summary")
-    column_filters = _project_filters()
     column_labels = {"public_summary": _l("About this project")}
 
-    def eager(self, query):
-        return query.options(
-            selectinload(Project.street),
-            selectinload(Project.community),
-            selectinload(Project.sponsors),
-        )
-
-    def household_of(self, model):
-        return None
