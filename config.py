@@ -40,6 +40,18 @@ class Config:
     FLASK_ADMIN_SWATCH = "default"
     #: rows per export file; larger exports are refused with a message
     EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "50000"))
+    #: evidence files live here, outside the static folder, under generated names
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(BASE_DIR / "instance" / "uploads"))
+    #: largest evidence file accepted, in bytes (photos, receipts, agreements)
+    MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+    #: a whole request (a form with several files) may not be larger than this
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(50 * 1024 * 1024)))
+    #: a registered household not visited within this many days is overdue
+    VISIT_OVERDUE_DAYS = int(os.environ.get("VISIT_OVERDUE_DAYS", "7"))
+    #: a need still open after this many days is overdue
+    NEED_OVERDUE_DAYS = int(os.environ.get("NEED_OVERDUE_DAYS", "30"))
+    #: an approved pledge not received after this many days is an anomaly
+    PLEDGE_RECEIPT_OVERDUE_DAYS = int(os.environ.get("PLEDGE_RECEIPT_OVERDUE_DAYS", "30"))
     TESTING = False
 
 

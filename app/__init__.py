@@ -67,8 +67,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
+    from app.files import bp as files_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(files_bp)
 
     @app.get("/healthz")
     def healthz():

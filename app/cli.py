@@ -65,3 +65,15 @@ def register_cli(app: Flask) -> None:
             db.session.rollback()
             raise click.ClickException(str(exc)) from None
         click.echo(f"created user {user.username} ({user.role})")
+
+    @app.cli.command("sweep-files")
+    @click.option("--dry-run", is_flag=True, help="list, do not delete")
+    def sweep_files_command(dry_run: bool):
+        """Remove evidence files on disk that no database row names."""
+        from app.services.files import orphan_paths
+
+        orphans = orphan_paths()
+        for path in orphans:
+            if not dry_run:
+                path.unlink(missing_ok=True)
+        click.echo(f"{'found' if dry_run else 'removed'} {len(orphans)} orphan file(s)")

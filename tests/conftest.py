@@ -165,10 +165,11 @@ def _make_app(url, **extra):
 
 
 @pytest.fixture
-def app(backend):
-    """A fresh app and database with the demo district; may be written to."""
+def app(backend, tmp_path):
+    """A fresh app and database with the demo district, and an empty upload folder;
+    may be written to."""
     url = backend.fresh()
-    application = _make_app(url)
+    application = _make_app(url, UPLOAD_FOLDER=str(tmp_path / "uploads"))
     with application.app_context():
         yield application
         db.session.remove()
@@ -177,10 +178,10 @@ def app(backend):
 
 
 @pytest.fixture(scope="module")
-def shared_app(backend):
+def shared_app(backend, tmp_path_factory):
     """One app per module for tests that only read (logins aside)."""
     url = backend.fresh()
-    application = _make_app(url)
+    application = _make_app(url, UPLOAD_FOLDER=str(tmp_path_factory.mktemp("uploads")))
     with application.app_context():
         yield application
         db.session.remove()

@@ -14,7 +14,14 @@ The rules:
 - ``community_worker`` reads and writes the records of their community, and reads
   (only) the records owned by their street or the district as a whole.
 - ``sponsor`` reads projects open for sponsorship and the projects their own
-  organisation supports; nothing else, and never a household.
+  organisation supports, their own organisation's pledges, and the evidence files
+  staff marked shareable on projects they support; nothing else, never a household.
+
+Casework rows (assessments, matches, service records, case history), support plans
+and their months, and evidence files carry a copy of their household's street and
+community, so they follow the same area rules as households. The special fund's
+ledger is read by district staff and by street clerks for their own street (and the
+district-level rows such as donations); only the district administrator posts.
 """
 
 from __future__ import annotations
@@ -27,13 +34,23 @@ from sqlalchemy import and_, false, or_, select, true
 from app.extensions import db
 from app.models import (
     Area,
+    Assessment,
+    CaseTransition,
+    FundAccount,
     HardshipCategory,
     Household,
+    LedgerEntry,
     Member,
     Need,
+    NeedMatch,
     Organisation,
+    PlanMonth,
+    Pledge,
     Project,
     Resource,
+    ServiceRecord,
+    StoredFile,
+    SupportPlan,
     User,
     project_sponsors,
 )
@@ -43,9 +60,27 @@ STAFF = ("district_admin", "district_manager", "street_clerk", "community_worker
 WRITERS = ("district_admin", "street_clerk", "community_worker")
 ADMIN = ("district_admin",)
 DISTRICT = ("district_admin", "district_manager")
+CLERKS = ("district_admin", "street_clerk")
+FUND_READERS = ("district_admin", "district_manager", "street_clerk")
 
 #: models whose rows carry ``street_id`` / ``community_id`` directly
-AREA_OWNED = (Household, Member, Need, Organisation, Project, Resource)
+AREA_OWNED = (
+    Household,
+    Member,
+    Need,
+    Organisation,
+    Project,
+    Resource,
+    CaseTransition,
+    Assessment,
+    NeedMatch,
+    ServiceRecord,
+    StoredFile,
+    Pledge,
+    LedgerEntry,
+    SupportPlan,
+    PlanMonth,
+)
 #: who may open each model at all; the row rules below narrow it further
 READ_ROLES = {
     Household: STAFF,
@@ -57,7 +92,20 @@ READ_ROLES = {
     Area: STAFF,
     HardshipCategory: STAFF,
     User: ADMIN,
+    CaseTransition: STAFF,
+    Assessment: STAFF,
+    NeedMatch: STAFF,
+    ServiceRecord: STAFF,
+    StoredFile: STAFF + ("sponsor",),
+    Pledge: STAFF + ("sponsor",),
+    LedgerEntry: FUND_READERS,
+    FundAccount: FUND_READERS,
+    SupportPlan: STAFF,
+    PlanMonth: STAFF,
 }
+#: who may change rows (inside their area). Some rows change only through a service
+#: (case history, pledges, the ledger): their admin views are read-only and the
+#: service asks ``can_write_row`` / the role itself.
 WRITE_ROLES = {
     Household: WRITERS,
     Member: WRITERS,
@@ -68,6 +116,17 @@ WRITE_ROLES = {
     Area: ADMIN,
     HardshipCategory: ADMIN,
     User: ADMIN,
+    CaseTransition: WRITERS,
+    Assessment: WRITERS,
+    NeedMatch: WRITERS,
+    ServiceRecord: WRITERS,
+    StoredFile: WRITERS,
+    # approving or rejecting: a clerk of the project's street, or the district admin
+    Pledge: CLERKS,
+    LedgerEntry: ADMIN,
+    FundAccount: ADMIN,
+    SupportPlan: CLERKS,
+    PlanMonth: WRITERS,
 }
 
 
@@ -147,11 +206,8 @@ def read_criterion(model, scope: Scope):
     """SQL criterion for the rows of ``model`` that ``scope`` may read."""
     if scope.role not in READ_ROLES.get(model, ()):
         return false()
-    if model is Project and scope.role == "sponsor":
-        own = select(project_sponsors.c.project_id).where(
-            project_sponsors.c.organisation_id == (scope.organisation_id or -1)
-        )
-        return or_(Project.status == "open", Project.id.in_(own))
+    if scope.role == "sponsor":
+        return _sponsor_criterion(model, scope)
     if model in AREA_OWNED:
         return or_(_owned_within(model, scope), _owned_above(model, scope))
     if model is Area:
@@ -162,6 +218,30 @@ def read_criterion(model, scope: Scope):
             return or_(Area.level == "district", Area.id == street, Area.id == scope.community_id)
         return or_(Area.level == "district", Area.id == street, Area.parent_id == street)
     return true()  # reference data and users: the role check above is the rule
+
+
+def sponsored_project_ids(scope: Scope):
+    """Projects the sponsor's organisation supports: named as a sponsor, or with an
+    approved pledge."""
+    org = scope.organisation_id or -1
+    named = select(project_sponsors.c.project_id).where(project_sponsors.c.organisation_id == org)
+    pledged = select(Pledge.project_id).where(
+        Pledge.organisation_id == org, Pledge.status == "approved"
+    )
+    return named.union(pledged)
+
+
+def _sponsor_criterion(model, scope: Scope):
+    if model is Project:
+        return or_(Project.status == "open", Project.id.in_(sponsored_project_ids(scope)))
+    if model is Pledge:
+        return Pledge.organisation_id == (scope.organisation_id or -1)
+    if model is StoredFile:
+        return and_(
+            StoredFile.is_shareable.is_(True),
+            StoredFile.project_id.in_(sponsored_project_ids(scope)),
+        )
+    return false()
 
 
 def write_criterion(model, scope: Scope):

@@ -9,11 +9,21 @@ Then each new or changed object's ``check_consistency()`` (when it has one) runs
 may raise ``InvalidValue``, which aborts the flush with nothing written.
 """
 
-from sqlalchemy import event
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, inspect, update
 from sqlalchemy.orm import Session
 
 from app.models.area import Area, AreaOwnedMixin
 from app.models.base import TrackedMixin, stamp_tracked
+from app.models.casework import (
+    Assessment,
+    CaseTransition,
+    NeedMatch,
+    ServiceRecord,
+    service_record_needs,
+)
+from app.models.files import StoredFile
+from app.models.fund import FundAccount, LedgerEntry, PlanMonth, Pledge, SupportPlan
 from app.models.household import Household, HouseholdPartMixin, Member, household_categories
 from app.models.need import Need
 from app.models.organisation import Organisation
@@ -21,24 +31,82 @@ from app.models.project import Project, project_beneficiaries, project_sponsors
 from app.models.reference import HardshipCategory
 from app.models.resource import Resource, resource_areas
 from app.models.user import User
+from app.validation import InvalidValue
 
 __all__ = [
     "Area",
     "AreaOwnedMixin",
+    "Assessment",
+    "CaseTransition",
+    "FundAccount",
     "HardshipCategory",
     "Household",
+    "LedgerEntry",
     "Member",
     "Need",
+    "NeedMatch",
     "Organisation",
+    "PlanMonth",
+    "Pledge",
     "Project",
     "Resource",
+    "ServiceRecord",
+    "StoredFile",
+    "SupportPlan",
     "TrackedMixin",
     "User",
     "household_categories",
     "project_beneficiaries",
     "project_sponsors",
     "resource_areas",
+    "service_record_needs",
 ]
+
+#: tables whose rows carry a copy of their household's street and community
+HOUSEHOLD_PART_MODELS = (
+    Member,
+    Need,
+    CaseTransition,
+    Assessment,
+    NeedMatch,
+    ServiceRecord,
+    SupportPlan,
+    PlanMonth,
+    StoredFile,
+)
+
+
+def _changed(obj, *attrs) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[a].history.has_changes() for a in attrs)
+
+
+def _follow_moved_household(session: Session, household: Household) -> None:
+    """A household moved to another community: every row copied from it follows."""
+    values = {"street_id": household.street_id, "community_id": household.community_id}
+    for model in HOUSEHOLD_PART_MODELS:
+        session.execute(
+            update(model)
+            .where(model.household_id == household.id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, HOUSEHOLD_PART_MODELS) and obj.household_id == household.id:
+            obj.street_id, obj.community_id = values["street_id"], values["community_id"]
+
+
+def _follow_moved_project(session: Session, project: Project) -> None:
+    values = {"street_id": project.street_id, "community_id": project.community_id}
+    session.execute(
+        update(Pledge)
+        .where(Pledge.project_id == project.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Pledge) and obj.project_id == project.id:
+            obj.street_id, obj.community_id = values["street_id"], values["community_id"]
 
 
 def _derive_areas(session: Session) -> None:
@@ -53,19 +121,60 @@ def _derive_areas(session: Session) -> None:
                 obj.street_id = community.parent_id
     for obj in changed:
         if isinstance(obj, Household):
+            if obj not in session.new and _changed(obj, "community_id", "community"):
+                _follow_moved_household(session, obj)
             for child in list(obj.members) + list(obj.needs):
-                if child.street_id != obj.street_id or child.community_id != obj.community_id:
-                    child.street_id = obj.street_id
-                    child.community_id = obj.community_id
+                child.street_id, child.community_id = obj.street_id, obj.community_id
+        elif isinstance(obj, Project):
+            if obj not in session.new and _changed(obj, "community_id", "street_id"):
+                _follow_moved_project(session, obj)
         elif isinstance(obj, HouseholdPartMixin):
             household = obj.resolved_household()
             if household is not None:
                 obj.street_id = household.street_id
                 obj.community_id = household.community_id
+        elif isinstance(obj, Pledge):
+            project = obj.project or (obj.project_id and session.get(Project, obj.project_id))
+            if project:
+                obj.street_id, obj.community_id = project.street_id, project.community_id
+        elif isinstance(obj, LedgerEntry) and obj in session.new:
+            _derive_ledger_areas(session, obj)
+    # files last: they copy their owner's areas, derived above
+    for obj in changed:
+        if isinstance(obj, StoredFile):
+            obj.copy_owner_areas()
+
+
+def _derive_ledger_areas(session: Session, entry: LedgerEntry) -> None:
+    """A disbursement belongs to the street of the project or household it pays; a
+    reversal to the street of the entry it reverses; a donation to the district."""
+    source = None
+    if entry.reverses is not None or entry.reverses_id is not None:
+        source = entry.reverses or session.get(LedgerEntry, entry.reverses_id)
+    elif entry.project is not None or entry.project_id is not None:
+        source = entry.project or session.get(Project, entry.project_id)
+    elif entry.household is not None or entry.household_id is not None:
+        source = entry.household or session.get(Household, entry.household_id)
+    if source is not None:
+        entry.street_id, entry.community_id = source.street_id, source.community_id
+
+
+def _refuse_changes_to_posted_entries(session: Session) -> None:
+    """Ledger rows are immutable once posted: a mistake is corrected by a reversing
+    entry (``app/services/fund.py``), never by editing or deleting."""
+    for obj in session.deleted:
+        if isinstance(obj, LedgerEntry):
+            raise InvalidValue(_l("A posted ledger entry cannot be deleted; post a reversal."))
+    for obj in session.dirty:
+        if isinstance(obj, LedgerEntry):
+            state = inspect(obj)
+            if any(state.attrs[c.key].history.has_changes() for c in state.mapper.column_attrs):
+                raise InvalidValue(_l("A posted ledger entry cannot be changed; post a reversal."))
 
 
 @event.listens_for(Session, "before_flush")
 def _before_flush(session, flush_context, instances) -> None:
+    _refuse_changes_to_posted_entries(session)
     _derive_areas(session)
     stamp_tracked(session, flush_context, instances)
     for obj in list(session.new) + list(session.dirty):

@@ -64,3 +64,22 @@ def stamp_tracked(session, _flush_context, _instances) -> None:
     for obj in session.dirty:
         if isinstance(obj, TrackedMixin) and session.is_modified(obj):
             obj.updated_by_id = user_id
+
+
+def copy_areas(target, source) -> None:
+    """Give ``target`` the household, project, street and community of ``source``.
+
+    Rows that belong to another record (a file to its service record, a plan month to
+    its plan) carry copies of these, so they are scoped by plain indexed columns. The
+    relationships are copied (not only ids) so a source created in the same flush
+    works too.
+    """
+    for name in ("household", "project"):
+        if hasattr(type(target), name) and hasattr(type(source), name):
+            value = getattr(source, name)
+            if value is None and getattr(source, f"{name}_id", None) is not None:
+                setattr(target, f"{name}_id", getattr(source, f"{name}_id"))
+            else:
+                setattr(target, name, value)
+    target.street_id = getattr(source, "street_id", None)
+    target.community_id = getattr(source, "community_id", None)

@@ -168,3 +168,75 @@ def check_in(column: str, choices) -> str:
     """SQL for a CHECK constraint that keeps ``column`` within ``choices``."""
     quoted = ", ".join(f"'{v}'" for v in values(choices))
     return f"{column} IN ({quoted})"
+
+
+# ---------------------------------------------------------------- casework
+#: the moves a case may make (from, to); anything else is refused
+CASE_TRANSITIONS = [
+    ("registered", "assessed"),
+    ("assessed", "helping"),
+    ("registered", "closed"),
+    ("assessed", "closed"),
+    ("helping", "closed"),
+    ("closed", "registered"),  # reopen: a new visit is due
+]
+
+SEVERITIES = [(i, str(i)) for i in range(1, 6)]
+
+#: resource kinds that can meet a need of each category, best first
+NEED_CATEGORY_RESOURCE_KINDS = {
+    "warm_pack": ("material", "service"),
+    "medical": ("medical", "funds"),
+    "counselling": ("service",),
+    "nursing": ("medical", "service"),
+    "employment_guidance": ("employment", "service"),
+    "meals": ("service", "material", "funds"),
+    "home_repair": ("service", "material", "funds"),
+    "assistive_device": ("material", "medical", "funds"),
+    "financial": ("funds",),
+    "policy": ("policy",),
+    "other": ("service", "material", "funds", "policy", "medical", "employment"),
+}
+
+MATCH_STATUSES = [
+    ("active", _l("Active")),
+    ("released", _l("Released")),
+]
+
+EVIDENCE_KINDS = [
+    ("photo", _l("Photo")),
+    ("receipt", _l("Receipt")),
+    ("agreement", _l("Agreement")),
+    ("menu", _l("Menu list")),
+    ("other", _l("Other document")),
+]
+
+# ------------------------------------------------------- sponsorship and fund
+PLEDGE_KINDS = [("money", _l("Money")), ("in_kind", _l("In kind"))]
+
+PLEDGE_STATUSES = [
+    ("pending", _l("Awaiting approval")),
+    ("approved", _l("Approved")),
+    ("rejected", _l("Rejected")),
+    ("withdrawn", _l("Withdrawn")),
+]
+
+LEDGER_ENTRY_TYPES = [
+    ("donation", _l("Donation")),
+    ("disbursement", _l("Disbursement")),
+    ("reversal", _l("Reversal")),
+]
+LEDGER_DIRECTIONS = [("in", _l("Money in")), ("out", _l("Money out"))]
+
+SUPPORT_PLAN_STATUSES = [
+    ("active", _l("Active")),
+    ("ended", _l("Ended")),
+    ("cancelled", _l("Cancelled")),
+]
+
+PLAN_MONTH_STATUSES = [
+    ("awaiting_evidence", _l("Awaiting evidence")),
+    ("evidence_uploaded", _l("Evidence uploaded")),
+    ("checked", _l("Evidence checked")),
+    ("paid", _l("Paid")),
+]

@@ -100,6 +100,12 @@ class Household(AreaOwnedMixin, TrackedMixin, db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     status: Mapped[str] = mapped_column(String(16), default="registered", index=True)
+    #: who referred the household (for the referral channels): an organisation …
+    referrer_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    #: … or a person (the neighbour who told the community)
+    referrer_person: Mapped[str | None] = mapped_column(String(40))
     notes: Mapped[str | None] = mapped_column(Text)
 
     categories: Mapped[list["HardshipCategory"]] = relationship(  # noqa: F821
@@ -113,6 +119,25 @@ class Household(AreaOwnedMixin, TrackedMixin, db.Model):
     )
     assigned_worker: Mapped["User | None"] = relationship(  # noqa: F821
         foreign_keys=[assigned_worker_id]
+    )
+    referrer_organisation: Mapped["Organisation | None"] = relationship()  # noqa: F821
+    transitions: Mapped[list["CaseTransition"]] = relationship(  # noqa: F821
+        back_populates="household",
+        cascade="all, delete-orphan",
+        order_by="CaseTransition.occurred_at",
+    )
+    assessments: Mapped[list["Assessment"]] = relationship(  # noqa: F821
+        back_populates="household",
+        cascade="all, delete-orphan",
+        order_by="(Assessment.visit_date, Assessment.id)",
+    )
+    service_records: Mapped[list["ServiceRecord"]] = relationship(  # noqa: F821
+        back_populates="household",
+        cascade="all, delete-orphan",
+        order_by="(ServiceRecord.delivered_on, ServiceRecord.id)",
+    )
+    support_plans: Mapped[list["SupportPlan"]] = relationship(  # noqa: F821
+        back_populates="household", order_by="SupportPlan.starts_on"
     )
 
     @validates("head_id_number")

@@ -37,8 +37,16 @@ class Need(HouseholdPartMixin, TrackedMixin, db.Model):
     status: Mapped[str] = mapped_column(String(12), default="open")
     identified_on: Mapped[dt.date] = mapped_column(Date, default=dt.date.today, index=True)
     resolved_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: the home visit that identified this need, if any
+    assessment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assessments.id", ondelete="SET NULL"), index=True
+    )
 
     household: Mapped["Household"] = relationship(back_populates="needs")  # noqa: F821
+    assessment: Mapped["Assessment | None"] = relationship(back_populates="needs")  # noqa: F821
+    matches: Mapped[list["NeedMatch"]] = relationship(  # noqa: F821
+        back_populates="need", cascade="all, delete-orphan", order_by="NeedMatch.id"
+    )
     street = relationship("Area", foreign_keys=[street_id], viewonly=True)
     community = relationship("Area", foreign_keys=[community_id], viewonly=True)
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 
@@ -46,6 +47,9 @@ class Project(AreaOwnedMixin, TrackedMixin, db.Model):
         CheckConstraint(check_in("help_kind", HELP_KINDS), name="help_kind"),
         CheckConstraint(check_in("status", PROJECT_STATUSES), name="status"),
         CheckConstraint("budget >= 0", name="budget"),
+        # pending + approved pledges never exceed the budget: the database refuses
+        # an over-pledge even when two sponsors pledge at the same moment
+        CheckConstraint("pledged_total >= 0 AND pledged_total <= budget", name="pledged_total"),
         CheckConstraint("street_id IS NOT NULL", name="street"),
         CheckConstraint(
             "ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="dates"
@@ -62,6 +66,10 @@ class Project(AreaOwnedMixin, TrackedMixin, db.Model):
     public_summary: Mapped[str | None] = mapped_column(Text)
     budget: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
+    #: sum of pending and approved pledges, kept by ``app/services/sponsorship.py``
+    pledged_total: Mapped[Decimal] = mapped_column(
+        Numeric(12, 2), default=Decimal("0"), server_default=text("0")
+    )
     starts_on: Mapped[dt.date | None] = mapped_column(Date)
     ends_on: Mapped[dt.date | None] = mapped_column(Date)
 
@@ -71,6 +79,13 @@ class Project(AreaOwnedMixin, TrackedMixin, db.Model):
     sponsors: Mapped[list["Organisation"]] = relationship(  # noqa: F821
         secondary=project_sponsors, order_by="Organisation.name"
     )
+    pledges: Mapped[list["Pledge"]] = relationship(  # noqa: F821
+        back_populates="project", order_by="Pledge.id"
+    )
+
+    @property
+    def remaining_budget(self) -> Decimal:
+        return (self.budget or Decimal("0")) - (self.pledged_total or Decimal("0"))
 
     @validates("budget")
     def _check_budget(self, _key, value):

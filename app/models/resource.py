@@ -4,13 +4,13 @@ import datetime as dt
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Numeric, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Numeric, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.extensions import db
 from app.models.area import AreaOwnedMixin
 from app.models.base import TrackedMixin
-from app.models.choices import RESOURCE_KINDS, RESOURCE_STATUSES, check_in
+from app.models.choices import NEED_CATEGORIES, RESOURCE_KINDS, RESOURCE_STATUSES, check_in
 from app.validation import InvalidValue, normalize_money, normalize_phone
 
 resource_areas = Table(
@@ -38,12 +38,21 @@ class Resource(AreaOwnedMixin, TrackedMixin, db.Model):
         CheckConstraint(
             "available_until IS NULL OR available_until >= available_from", name="window"
         ),
+        CheckConstraint(
+            "category IS NULL OR " + check_in("category", NEED_CATEGORIES), name="category"
+        ),
+        CheckConstraint(
+            "used_quantity >= 0 AND (quantity IS NULL OR used_quantity <= quantity)",
+            name="capacity",
+        ),
     )
     community_required = False
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(16), index=True)
+    #: the kind of need it meets best (a need category), used to rank suggestions
+    category: Mapped[str | None] = mapped_column(String(24), index=True)
     provider_organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
     )
@@ -53,6 +62,11 @@ class Resource(AreaOwnedMixin, TrackedMixin, db.Model):
     description: Mapped[str | None] = mapped_column(Text)
     quantity: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     unit: Mapped[str | None] = mapped_column(String(16))
+    #: capacity in use by active matches (``quantity`` is the capacity; none = unlimited);
+    #: kept by ``app/services/matching.py`` with a conditional update, CHECKed in SQL
+    used_quantity: Mapped[Decimal] = mapped_column(
+        Numeric(12, 2), default=Decimal("0"), server_default=text("0")
+    )
     value_yuan: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     available_from: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
     available_until: Mapped[dt.date | None] = mapped_column(Date)
@@ -62,6 +76,15 @@ class Resource(AreaOwnedMixin, TrackedMixin, db.Model):
     served_areas: Mapped[list["Area"]] = relationship(  # noqa: F821
         secondary=resource_areas, order_by="Area.name"
     )
+    matches: Mapped[list["NeedMatch"]] = relationship(  # noqa: F821
+        back_populates="resource", order_by="NeedMatch.id"
+    )
+
+    @property
+    def remaining_quantity(self) -> Decimal | None:
+        if self.quantity is None:
+            return None
+        return self.quantity - (self.used_quantity or Decimal("0"))
 
     @validates("value_yuan", "quantity")
     def _check_amount(self, _key, value):

@@ -150,4 +150,3 @@ class SponsorProjectView(_ProjectViewBase):
     column_sortable_list = ("name", "budget", "status")
     column_searchable_list = ("name", "public_summary")
     column_labels = {"public_summary": _l("About this project")}
-

@@ -1,0 +1,368 @@
+"""Evidence files: the one way to store, check and serve them.
+
+Service records (casework), support-plan months and ledger entries (the special
+fund) all attach their photos, receipts, agreements and menu lists through
+``attach_files``; every download goes through ``app/files.py``, which asks
+``app/admin/scoping.py`` whether the viewer may see the file.
+
+What a file must pass before anything is written:
+- its extension is one we take (.jpg/.jpeg/.png/.webp/.pdf) **and** its content is
+  what the extension says (magic bytes, then a full decode of images): an HTML page
+  renamed to 收据.jpg, an SVG or an executable is refused;
+- it is not empty and not larger than ``MAX_UPLOAD_BYTES``;
+- images are re-encoded from their pixels, which drops EXIF/GPS and any other
+  metadata (and anything hidden after the image data), after turning them upright;
+  a thumbnail is made at the same time;
+- PDFs must start with ``%PDF-``, end with ``%%EOF`` and carry no JavaScript or
+  launch actions.
+
+Names: the file is stored under a random name (``ab/ab12….jpg``) in
+``UPLOAD_FOLDER``, outside the static folder; the uploaded name is kept only as a
+label. Two files both called 收据.jpg never meet.
+
+Transactions: files are written before the row is flushed. If the transaction rolls
+back, the files it wrote are removed; files of deleted rows are removed only once
+the deletion is committed. So a failed save leaves neither a row without its file
+nor a file without its row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import re
+import secrets
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models import StoredFile
+from app.models.choices import EVIDENCE_KINDS, values
+from app.validation import InvalidValue
+
+log = logging.getLogger(__name__)
+
+#: content type → (extension we store under, extensions we accept from users)
+ACCEPTED = {
+    "image/jpeg": (".jpg", (".jpg", ".jpeg")),
+    "image/png": (".png", (".png",)),
+    "image/webp": (".webp", (".webp",)),
+    "application/pdf": (".pdf", (".pdf",)),
+}
+PIL_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+#: refuse images that would take too much memory to decode (decompression bombs)
+MAX_PIXELS = 40_000_000
+THUMBNAIL_SIZE = (320, 320)
+PDF_FORBIDDEN = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia")
+
+
+class RejectedFile(InvalidValue):
+    """An upload we will not keep; the message says why, in the user's language."""
+
+
+@dataclass
+class CheckedFile:
+    """An upload that passed every check, ready to be written."""
+
+    original_name: str
+    content_type: str
+    data: bytes
+    thumbnail: bytes | None = None
+
+    @property
+    def extension(self) -> str:
+        return ACCEPTED[self.content_type][0]
+
+
+# ------------------------------------------------------------------- checking
+def clean_name(filename: str | None) -> str:
+    """The uploaded name as a label: no directories, no control characters, at most
+    120 characters; Chinese kept."""
+    name = unicodedata.normalize("NFC", filename or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip(" .")
+    if len(name) > 120:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 120 - len(ext) - 1] + dot + ext) if dot and len(ext) <= 8 else name[:120]
+    return name or "file"
+
+
+def sniff(data: bytes) -> str | None:
+    """The content type the bytes themselves show, whatever the name says."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+ACCEPTED_TYPES = "JPEG, PNG, WebP, PDF"
+
+
+def check_upload(filename: str | None, data: bytes, *, max_bytes: int | None = None) -> CheckedFile:
+    """Check one upload; raise ``RejectedFile`` with a clear message, or return it
+    ready to store (images already cleaned, with a thumbnail)."""
+    name = clean_name(filename)
+    limit = max_bytes if max_bytes is not None else current_app.config["MAX_UPLOAD_BYTES"]
+    if not data:
+        raise RejectedFile(_l("The file %(name)s is empty.", name=name))
+    if len(data) > limit:
+        raise RejectedFile(
+            _l(
+                "The file %(name)s is larger than %(mb)s MB.",
+                name=name,
+                mb=f"{limit / (1024 * 1024):.3g}",
+            )
+        )
+    extension = os.path.splitext(name)[1].lower()
+    allowed = {ext for _stored, exts in ACCEPTED.values() for ext in exts}
+    if extension not in allowed:
+        raise RejectedFile(
+            _l(
+                "The file %(name)s is not a photo or PDF: only %(types)s files are accepted.",
+                name=name,
+                types=ACCEPTED_TYPES,
+            )
+        )
+    content_type = sniff(data)
+    if content_type is None or extension not in ACCEPTED[content_type][1]:
+        raise RejectedFile(
+            _l(
+                "The content of %(name)s does not match its name: only real %(types)s files "
+                "are accepted.",
+                name=name,
+                types=ACCEPTED_TYPES,
+            )
+        )
+    if content_type == "application/pdf":
+        _check_pdf(name, data)
+        return CheckedFile(name, content_type, data)
+    cleaned, thumbnail = _clean_image(name, data, content_type)
+    return CheckedFile(name, content_type, cleaned, thumbnail)
+
+
+def _check_pdf(name: str, data: bytes) -> None:
+    if b"%%EOF" not in data[-2048:]:
+        raise RejectedFile(_l("The file %(name)s is not a complete PDF.", name=name))
+    if any(marker in data for marker in PDF_FORBIDDEN):
+        raise RejectedFile(
+            _l("The PDF %(name)s contains scripts or embedded files; it is refused.", name=name)
+        )
+
+
+def _clean_image(name: str, data: bytes, content_type: str) -> tuple[bytes, bytes]:
+    """Decode the image fully, turn it upright, and write it again from its pixels
+    only: no EXIF, no GPS, no comments, nothing appended. Plus a JPEG thumbnail."""
+    bad = RejectedFile(_l("The image %(name)s is damaged or not an image.", name=name))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                if PIL_FORMATS.get(probe.format or "") != content_type:
+                    raise bad
+                width, height = probe.size
+                if width * height > MAX_PIXELS:
+                    raise RejectedFile(_l("The image %(name)s is too large.", name=name))
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+    except RejectedFile:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as exc:
+        log.info("rejected image upload: %s", type(exc).__name__)
+        raise bad from None
+    image_format = {v: k for k, v in PIL_FORMATS.items()}[content_type]
+    pixels = _without_metadata(upright, image_format)
+    out = io.BytesIO()
+    save_args = {"JPEG": {"quality": 90, "optimize": True}, "WEBP": {"quality": 90}, "PNG": {}}
+    pixels.save(out, format=image_format, **save_args[image_format])
+    thumb = pixels.convert("RGB") if pixels.mode not in ("RGB", "L") else pixels.copy()
+    thumb.thumbnail(THUMBNAIL_SIZE)
+    thumb_out = io.BytesIO()
+    thumb.save(thumb_out, format="JPEG", quality=80)
+    return out.getvalue(), thumb_out.getvalue()
+
+
+def _without_metadata(image: Image.Image, image_format: str) -> Image.Image:
+    """A new image holding only the pixels (and palette)."""
+    mode = image.mode
+    if image_format == "JPEG" and mode not in ("RGB", "L", "CMYK"):
+        mode = "RGB"
+    elif mode not in ("RGB", "RGBA", "L", "LA", "P", "1"):
+        mode = "RGBA"
+    source = image.convert(mode) if mode != image.mode else image
+    clean = Image.new(source.mode, source.size)
+    clean.paste(source)
+    if source.mode == "P" and source.getpalette():
+        clean.putpalette(source.getpalette())
+    return clean
+
+
+# -------------------------------------------------------------------- storing
+def upload_root() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"])
+
+
+def _path_for(stored_name: str) -> Path:
+    if not re.fullmatch(r"[0-9a-f]{32}(_t)?\.(jpg|png|webp|pdf)", stored_name):
+        raise ValueError("not a generated file name")
+    return upload_root() / stored_name[:2] / stored_name
+
+
+def file_path(stored: StoredFile) -> Path:
+    return _path_for(stored.stored_name)
+
+
+def thumbnail_path(stored: StoredFile) -> Path | None:
+    return _path_for(stored.thumbnail_name) if stored.thumbnail_name else None
+
+
+def _write(name: str, data: bytes) -> Path:
+    path = _path_for(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # "x": never overwrite; the names are random, so a clash means a bug
+    with open(path, "xb") as fh:
+        fh.write(data)
+    return path
+
+
+def store(
+    checked: CheckedFile,
+    *,
+    kind: str = "photo",
+    caption: str | None = None,
+    is_shareable: bool = False,
+    session: Session | None = None,
+    **owner,
+) -> StoredFile:
+    """Write a checked file to disk and add its row (owner given as e.g.
+    ``service_record=record``). If the transaction rolls back the file is removed."""
+    if kind not in values(EVIDENCE_KINDS):
+        raise InvalidValue(_l("Choose what kind of evidence this is."))
+    session = session or db.session
+    token = secrets.token_hex(16)
+    stored_name = token + checked.extension
+    thumbnail_name = f"{token}_t.jpg" if checked.thumbnail else None
+    row = StoredFile(
+        stored_name=stored_name,
+        original_name=checked.original_name,
+        content_type=checked.content_type,
+        size_bytes=len(checked.data),
+        sha256=hashlib.sha256(checked.data).hexdigest(),
+        kind=kind,
+        caption=caption or None,
+        is_shareable=bool(is_shareable),
+        thumbnail_name=thumbnail_name,
+        **owner,
+    )
+    written = _pending(session, "written")
+    written.append(_write(stored_name, checked.data))
+    if thumbnail_name:
+        written.append(_write(thumbnail_name, checked.thumbnail))
+    session.add(row)
+    return row
+
+
+def attach_files(uploads, *, kind: str = "photo", caption=None, is_shareable=False, **owner):
+    """Check every upload first, then store them all: one bad file refuses the lot.
+
+    ``uploads`` are Werkzeug ``FileStorage`` objects (empty file inputs are skipped)
+    or ``(filename, bytes)`` pairs. Returns the new ``StoredFile`` rows.
+    """
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    checked = []
+    for upload in uploads or ():
+        if isinstance(upload, tuple):
+            filename, data = upload
+        else:
+            filename = upload.filename
+            if not filename:
+                continue
+            data = upload.stream.read(limit + 1)
+        checked.append(check_upload(filename, data, max_bytes=limit))
+    return [
+        store(c, kind=kind, caption=caption, is_shareable=is_shareable, **owner) for c in checked
+    ]
+
+
+def delete_file(stored: StoredFile, session: Session | None = None) -> None:
+    """Delete the row now; the bytes go once the deletion is committed."""
+    (session or db.session).delete(stored)
+
+
+# ------------------------------------------------- keeping disk and rows together
+def _pending(session: Session, key: str) -> list:
+    return session.info.setdefault(f"yijia_files_{key}", [])
+
+
+def _unlink(paths) -> None:
+    for path in paths:
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError:  # pragma: no cover - disk trouble; the sweep finds it later
+            log.warning("could not remove an evidence file")
+
+
+@event.listens_for(Session, "before_flush")
+def _remember_deleted_files(session, _flush_context, _instances) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, StoredFile):
+            doomed = _pending(session, "doomed")
+            doomed.append(obj.stored_name)
+            if obj.thumbnail_name:
+                doomed.append(obj.thumbnail_name)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    session.info.pop("yijia_files_written", None)
+    doomed = session.info.pop("yijia_files_doomed", [])
+    if doomed:
+        _unlink(_path_for(name) for name in doomed)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session, transaction) -> None:
+    """The outermost transaction ended without a commit (rollback, or the session
+    closed): the files it wrote have no row, so they go; planned deletions are off."""
+    if transaction.parent is not None or transaction.nested:
+        return
+    _unlink(session.info.pop("yijia_files_written", []))
+    session.info.pop("yijia_files_doomed", None)
+
+
+def orphan_paths() -> list[Path]:
+    """Files on disk that no row names (left by a crash mid-save, or by rows deleted
+    directly in SQL): what ``flask files sweep`` removes."""
+    root = upload_root()
+    if not root.exists():
+        return []
+    known: set[str] = set()
+    for name, thumb in db.session.execute(
+        select(StoredFile.stored_name, StoredFile.thumbnail_name)
+    ):
+        known.add(name)
+        if thumb:
+            known.add(thumb)
+    return sorted(p for p in root.glob("??/*") if p.is_file() and p.name not in known)
+
+
+def describe_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{max(1, size // 1024)} KB"

@@ -1,0 +1,334 @@
+"""Evidence files: what is accepted, how it is stored, and who may download it."""
+
+import datetime as dt
+import io
+
+import pytest
+from flask_babel import force_locale
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Area, Household, Project, ServiceRecord, StoredFile, User
+from app.services import files
+from app.validation import InvalidValue
+from tests.conftest import ROLES
+
+
+def jpeg_bytes(*, gps=True, size=(640, 480), color=(200, 30, 30)) -> bytes:
+    image = Image.new("RGB", size, color)
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCameraMaker"  # Make
+    if gps:
+        exif[0x8825] = {1: "N", 2: (31.0, 52.0, 0.0), 3: "E", 4: (117.0, 17.0, 0.0)}
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def png_bytes() -> bytes:
+    out = io.BytesIO()
+    image = Image.new("RGBA", (50, 40), (0, 128, 0, 255))
+    info = __import__("PIL.PngImagePlugin", fromlist=["PngInfo"]).PngInfo()
+    info.add_text("Comment", "home address: secret")
+    image.save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def webp_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (30, 30), (1, 2, 3)).save(out, format="WEBP")
+    return out.getvalue()
+
+
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _area(name):
+    return db.session.scalar(select(Area).where(Area.name == name))
+
+
+def service_record(community_name="和平社区", project=None) -> ServiceRecord:
+    household = db.session.scalar(
+        select(Household).where(Household.community_id == _area(community_name).id)
+    )
+    record = ServiceRecord(
+        household=household,
+        delivered_on=dt.date.today(),
+        description="送餐服务",
+        project=project,
+    )
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def on_disk(row: StoredFile) -> bool:
+    return files.file_path(row).is_file()
+
+
+# ------------------------------------------------------------------ accepted
+@pytest.mark.parametrize(
+    "name, data, content_type",
+    [
+        ("午餐.jpg", jpeg_bytes(), "image/jpeg"),
+        ("photo.JPEG", jpeg_bytes(), "image/jpeg"),
+        ("菜单.png", png_bytes(), "image/png"),
+        ("x.webp", webp_bytes(), "image/webp"),
+        ("三方协议.pdf", PDF, "application/pdf"),
+    ],
+)
+def test_good_files_are_stored_under_generated_names(app, name, data, content_type):
+    record = service_record()
+    (row,) = files.attach_files([(name, data)], kind="photo", service_record=record)
+    db.session.commit()
+    assert row.content_type == content_type
+    assert row.original_name == name
+    assert row.stored_name != name and name not in str(files.file_path(row))
+    assert str(files.file_path(row)).startswith(app.config["UPLOAD_FOLDER"])
+    assert on_disk(row)
+    assert (row.thumbnail_name is not None) == content_type.startswith("image/")
+    # the file takes its record's areas, so it is scoped like it
+    assert (row.street_id, row.community_id, row.household_id) == (
+        record.street_id,
+        record.community_id,
+        record.household_id,
+    )
+
+
+def test_photo_metadata_and_gps_are_stripped(app):
+    record = service_record()
+    (row,) = files.attach_files([("gps.jpg", jpeg_bytes())], service_record=record)
+    db.session.commit()
+    stored = files.file_path(row).read_bytes()
+    assert b"SecretCameraMaker" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert len(image.getexif()) == 0
+        assert image.size == (640, 480)
+    (png,) = files.attach_files([("m.png", png_bytes())], service_record=record)
+    db.session.commit()
+    assert b"secret" not in files.file_path(png).read_bytes()
+
+
+# ------------------------------------------------------------------ refused
+HTML = b"<!doctype html><script>alert(document.cookie)</script>"
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>'
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("收据.jpg", HTML, "与文件名不符"),
+        ("收据.png", SVG, "与文件名不符"),
+        ("logo.svg", SVG, "不是照片或 PDF"),
+        ("page.html", HTML, "不是照片或 PDF"),
+        ("run.exe", b"MZ\x90\x00", "不是照片或 PDF"),
+        ("noext", jpeg_bytes(), "不是照片或 PDF"),
+        ("png-named.jpg", png_bytes(), "与文件名不符"),
+        ("empty.jpg", b"", "是空的"),
+        ("broken.jpg", jpeg_bytes()[:200], "已损坏"),
+        (
+            "script.pdf",
+            PDF.replace(b"/Type/Catalog", b"/Type/Catalog/OpenAction<</S/JavaScript>>"),
+            "脚本",
+        ),
+        ("cut.pdf", PDF[:40], "不是完整的 PDF"),
+    ],
+)
+def test_bad_files_are_refused_with_a_reason_and_nothing_is_written(app, name, data, message):
+    record = service_record()
+    with pytest.raises(files.RejectedFile) as refused:
+        files.attach_files([("ok.jpg", jpeg_bytes()), (name, data)], service_record=record)
+    assert message in str(refused.value)
+    assert db.session.scalar(select(StoredFile)) is None
+    assert not any(p.is_file() for p in files.upload_root().rglob("*"))
+
+
+def test_oversize_file_is_refused(app):
+    app.config["MAX_UPLOAD_BYTES"] = 10_000
+    record = service_record()
+    with pytest.raises(files.RejectedFile, match="超过 0.00954 MB"):
+        files.attach_files([("big.jpg", jpeg_bytes(size=(2000, 2000)))], service_record=record)
+
+
+def test_refusal_speaks_the_users_language(app):
+    with force_locale("en"):
+        with pytest.raises(files.RejectedFile) as refused:
+            files.check_upload("a.svg", SVG)
+        message = str(refused.value)
+    assert message == (
+        "The file a.svg is not a photo or PDF: only JPEG, PNG, WebP, PDF files are accepted."
+    )
+    assert "不是照片或 PDF" in str(refused.value)  # the default language is Chinese
+
+
+def test_two_files_with_the_same_name_never_overwrite_each_other(app):
+    record = service_record()
+    first, second = files.attach_files(
+        [
+            ("收据.jpg", jpeg_bytes(color=(1, 1, 1))),
+            ("收据.jpg", jpeg_bytes(color=(250, 250, 250))),
+        ],
+        kind="receipt",
+        service_record=record,
+    )
+    db.session.commit()
+    assert first.stored_name != second.stored_name
+    assert first.sha256 != second.sha256
+    assert on_disk(first) and on_disk(second)
+
+
+def test_a_file_must_belong_to_exactly_one_record(app):
+    checked = files.check_upload("a.pdf", PDF)
+    files.store(checked)
+    with pytest.raises(InvalidValue):
+        db.session.flush()
+    db.session.rollback()
+    assert not any(p.is_file() for p in files.upload_root().rglob("*"))
+
+
+# ------------------------------------------------------ disk and rows together
+def test_rolled_back_save_leaves_no_file(app):
+    record = service_record()
+    (row,) = files.attach_files([("a.jpg", jpeg_bytes())], service_record=record)
+    path = files.file_path(row)
+    assert path.is_file()
+    db.session.rollback()
+    assert not path.is_file()
+
+
+def test_failed_commit_leaves_no_file(app):
+    record = service_record()
+    (row,) = files.attach_files([("a.jpg", jpeg_bytes())], service_record=record)
+    path = files.file_path(row)
+    row.size_bytes = -1  # violates a CHECK constraint: the commit fails
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert not path.is_file()
+    assert db.session.scalar(select(StoredFile)) is None
+
+
+def test_deleting_a_record_deletes_its_files_after_commit(app):
+    record = service_record()
+    (row,) = files.attach_files([("a.jpg", jpeg_bytes())], service_record=record)
+    db.session.commit()
+    path, thumb = files.file_path(row), files.thumbnail_path(row)
+    db.session.delete(record)
+    db.session.flush()
+    assert path.is_file()  # not committed yet
+    db.session.rollback()
+    assert path.is_file()  # the deletion was rolled back: the file stays
+    db.session.delete(db.session.get(ServiceRecord, record.id))
+    db.session.commit()
+    assert not path.is_file() and not thumb.is_file()
+    assert db.session.scalar(select(StoredFile)) is None
+
+
+def test_sweep_finds_files_without_rows(app):
+    record = service_record()
+    (row,) = files.attach_files([("a.jpg", jpeg_bytes())], service_record=record)
+    db.session.commit()
+    stray = files.upload_root() / "ab" / ("ab" + "0" * 30 + ".jpg")
+    stray.write_bytes(b"x") if stray.parent.exists() else (
+        stray.parent.mkdir(parents=True),
+        stray.write_bytes(b"x"),
+    )
+    assert files.orphan_paths() == [stray]
+    result = app.test_cli_runner().invoke(args=["sweep-files"])
+    assert "removed 1" in result.output
+    assert not stray.exists() and on_disk(row)
+
+
+# --------------------------------------------------------------- downloads
+def _files_by_place(app):
+    """One file in 和平社区 (the demo worker's), one in another community of 城东街道,
+    one in another street; plus a shareable photo of a project the demo sponsor
+    supports and a shareable photo of one it does not."""
+    sponsor_org = db.session.scalar(select(User).where(User.username == "sponsor")).organisation
+    theirs = db.session.scalar(
+        select(Project).where(Project.sponsors.contains(sponsor_org), Project.level == "household")
+    )
+    others = db.session.scalar(
+        select(Project).where(~Project.sponsors.contains(sponsor_org), Project.status != "open")
+    )
+    chengdong = _area("城东街道")
+    other_community = db.session.scalar(
+        select(Area).where(Area.parent_id == chengdong.id, Area.name != "和平社区")
+    )
+    other_street = db.session.scalar(
+        select(Area).where(Area.level == "community", Area.parent_id != chengdong.id)
+    )
+    made = {}
+    for key, community, project, shareable in [
+        ("heping", "和平社区", None, False),
+        ("same_street", other_community.name, None, False),
+        ("other_street", other_street.name, None, False),
+        ("sponsor_shared", other_street.name, theirs, True),
+        ("sponsor_private", other_street.name, theirs, False),
+        ("other_sponsor_shared", other_street.name, others, True),
+    ]:
+        record = service_record(community, project=project)
+        (row,) = files.attach_files(
+            [(f"{key}.jpg", jpeg_bytes())], service_record=record, is_shareable=shareable
+        )
+        made[key] = row
+    db.session.commit()
+    return {k: v.id for k, v in made.items()}
+
+
+SEES = {
+    "district_admin": {
+        "heping",
+        "same_street",
+        "other_street",
+        "sponsor_shared",
+        "sponsor_private",
+        "other_sponsor_shared",
+    },
+    "district_manager": {
+        "heping",
+        "same_street",
+        "other_street",
+        "sponsor_shared",
+        "sponsor_private",
+        "other_sponsor_shared",
+    },
+    "street_clerk": {"heping", "same_street"},
+    "community_worker": {"heping"},
+    "sponsor": {"sponsor_shared"},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_downloads_follow_the_viewers_scope(app, login, role):
+    ids = _files_by_place(app)
+    client = login(role)
+    for key, file_id in ids.items():
+        for suffix in ("", "/thumbnail"):
+            response = client.get(f"/files/{file_id}{suffix}")
+            expected = 200 if key in SEES[role] else 404
+            assert response.status_code == expected, (role, key, suffix)
+            if expected == 200:
+                assert response.headers["X-Content-Type-Options"] == "nosniff"
+                assert response.headers["Content-Type"].startswith("image/jpeg")
+                kind = "attachment" if suffix == "" else "inline"
+                assert response.headers["Content-Disposition"].startswith(kind)
+    if role == "district_admin":
+        response = client.get(f"/files/{ids['heping']}")
+        assert "filename*=UTF-8''heping.jpg" in response.headers["Content-Disposition"]
+
+
+def test_anonymous_download_goes_to_login(app):
+    ids = _files_by_place(app)
+    response = app.test_client().get(f"/files/{ids['heping']}")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("path", ["/files/0", "/files/-1", "/files/abc", "/files/99999999"])
+def test_bad_file_ids_are_not_found(app, login, path):
+    assert login("district_admin").get(path).status_code == 404
