@@ -14,9 +14,11 @@ from app.models import (
     Household,
     Member,
     Need,
+    NeedMatch,
     Organisation,
     Project,
     Resource,
+    ServiceRecord,
     User,
 )
 from app.models.choices import ROLES, label
@@ -66,9 +68,11 @@ class LandingView(AdminIndexView):
 
 def init_admin(app) -> Admin:
     from app.admin.views.households import HouseholdView, MemberView, NeedView
+    from app.admin.views.matching import NeedMatchView, UnmatchedNeedsView
     from app.admin.views.projects import ProjectView, SponsorProjectView
     from app.admin.views.reference import AreaView, HardshipCategoryView, UserView
     from app.admin.views.resources import OrganisationView, ResourceView
+    from app.admin.views.service_records import ServiceRecordView
 
     admin = Admin(
         app,
@@ -84,6 +88,16 @@ def init_admin(app) -> Admin:
         ResourceView(Resource, name=_l("Resources"), category=records, endpoint="resource"),
         OrganisationView(
             Organisation, name=_l("Organisations"), category=records, endpoint="organisation"
+        ),
+        NeedMatchView(NeedMatch, name=_l("Matches"), category=records, endpoint="need_match"),
+        ServiceRecordView(
+            ServiceRecord, name=_l("Service records"), category=records, endpoint="service_record"
+        ),
+        UnmatchedNeedsView(
+            name=_l("Unmatched needs"),
+            category=records,
+            endpoint="unmatched_needs",
+            url="/admin/unmatched-needs",
         ),
         ProjectView(Project, name=_l("Projects"), category=projects, endpoint="project"),
         SponsorProjectView(

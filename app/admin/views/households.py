@@ -364,6 +364,8 @@ class NeedView(ScopedModelView):
         "resolved_on": {"validators": [validators.not_future]},
     }
     form_ajax_refs = {"household": {"fields": ("head_name",), "placeholder": _l("Type a name")}}
+    #: adds the "match resources" button (app/admin/views/matching.py)
+    details_template = "admin/need_details.html"
 
     @property
     def column_filters(self):

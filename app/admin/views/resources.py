@@ -7,8 +7,10 @@ from sqlalchemy.orm import selectinload
 from app.admin import validators
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
+from app.admin.views.matching import resource_capacity
 from app.models import Organisation, Resource
 from app.models import choices as c
+from app.services.matching import check_capacity_change
 
 
 class OrganisationView(ScopedModelView):
@@ -65,15 +67,21 @@ class OrganisationView(ScopedModelView):
 
 
 class ResourceView(ScopedModelView):
-    choices = {"kind": c.RESOURCE_KINDS, "status": c.RESOURCE_STATUSES}
+    choices = {
+        "kind": c.RESOURCE_KINDS,
+        "category": c.NEED_CATEGORIES,
+        "status": c.RESOURCE_STATUSES,
+    }
     personal_columns = {"provider_phone": "phone"}
     column_list = (
         "id",
         "name",
         "kind",
+        "category",
         "provider_name",
         "value_yuan",
         "quantity",
+        "capacity",
         "unit",
         "available_from",
         "available_until",
@@ -88,8 +96,10 @@ class ResourceView(ScopedModelView):
         "provider_organisation",
         "provider_person",
         "provider_phone",
+        "category",
         "description",
         "quantity",
+        "capacity",
         "unit",
         "value_yuan",
         "served_areas",
@@ -107,9 +117,11 @@ class ResourceView(ScopedModelView):
         "id",
         "name",
         "kind",
+        "category",
         "provider_name",
         "description",
         "quantity",
+        "used_quantity",
         "unit",
         "value_yuan",
         "available_from",
@@ -124,6 +136,7 @@ class ResourceView(ScopedModelView):
     form_columns = (
         "name",
         "kind",
+        "category",
         "provider_organisation",
         "provider_person",
         "provider_phone",
@@ -144,8 +157,13 @@ class ResourceView(ScopedModelView):
         "quantity": {"validators": [validators.money]},
     }
 
+    column_labels = {"capacity": _l("Used / left"), "used_quantity": _l("In use")}
+    column_formatters = {"capacity": resource_capacity}
+    details_template = "admin/resource_details.html"
+
     column_filters = area_filters(Resource) + [
         FilterEqual(Resource.kind, _l("Kind"), options=c.RESOURCE_KINDS),
+        FilterEqual(Resource.category, _l("Category"), options=c.NEED_CATEGORIES),
         FilterEqual(Resource.status, _l("Status"), options=c.RESOURCE_STATUSES),
     ]
 
@@ -159,3 +177,7 @@ class ResourceView(ScopedModelView):
 
     def household_of(self, model):
         return None
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        check_capacity_change(model)
