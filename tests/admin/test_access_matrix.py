@@ -20,9 +20,11 @@ from app.models import (
     Household,
     Member,
     Need,
+    NeedMatch,
     Organisation,
     Project,
     Resource,
+    ServiceRecord,
     User,
     project_sponsors,
 )
@@ -44,8 +46,20 @@ VIEWS = {
     "area": (Area, STAFF, ADMIN),
     "hardship_category": (HardshipCategory, STAFF, ADMIN),
     "user": (User, ADMIN, ADMIN),
+    # matches change only through accept/release (tests/admin/test_matching_admin.py)
+    "need_match": (NeedMatch, STAFF, set()),
+    "service_record": (ServiceRecord, STAFF, WRITERS),
 }
-AREA_OWNED = (Household, Member, Need, Resource, Organisation, Project)
+AREA_OWNED = (
+    Household,
+    Member,
+    Need,
+    Resource,
+    Organisation,
+    Project,
+    NeedMatch,
+    ServiceRecord,
+)
 
 
 def url(endpoint: str, rest: str = "") -> str:
@@ -217,7 +231,17 @@ def _expected_ids(model, role):
 
 @pytest.mark.parametrize("role", sorted(STAFF))
 @pytest.mark.parametrize(
-    "endpoint", ["household", "member", "need", "resource", "organisation", "project"]
+    "endpoint",
+    [
+        "household",
+        "member",
+        "need",
+        "resource",
+        "organisation",
+        "project",
+        "need_match",
+        "service_record",
+    ],
 )
 def test_exports_hold_exactly_the_rows_in_scope(shared_app, shared_login, endpoint, role):
     model = VIEWS[endpoint][0]

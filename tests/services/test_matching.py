@@ -381,3 +381,29 @@ def test_the_capacity_check_constraint_is_the_backstop(app):
             update(Resource).where(Resource.id == resource.id).values(used_quantity=2)
         )
     db.session.rollback()
+
+
+def test_demo_matches_and_records_are_consistent(shared_app):
+    """Demo rows exist where the access tests need them, and each resource's used
+    capacity is exactly what its active matches take."""
+    from sqlalchemy import func
+
+    from app.models import ServiceRecord, StoredFile
+
+    for model in (NeedMatch, ServiceRecord):
+        communities = set(db.session.scalars(select(model.community_id)))
+        assert _area("和平社区").id in communities
+        assert _area("东郢社区").id in communities
+        streets = set(db.session.scalars(select(model.street_id)))
+        assert streets - {_area("城东街道").id}
+    for resource in db.session.scalars(select(Resource)):
+        active = db.session.scalar(
+            select(func.coalesce(func.sum(NeedMatch.quantity), 0)).where(
+                NeedMatch.resource_id == resource.id, NeedMatch.status == "active"
+            )
+        )
+        assert Decimal(str(resource.used_quantity)) == Decimal(str(active)), resource.name
+    for match in db.session.scalars(select(NeedMatch).where(NeedMatch.status == "active")):
+        assert match.need.status in ("matched", "in_progress", "met")
+    shared = db.session.scalars(select(StoredFile).where(StoredFile.is_shareable.is_(True))).all()
+    assert shared and all(f.project_id is not None and f.kind == "photo" for f in shared)

@@ -58,6 +58,13 @@ def _only_valid_choices(_form, field):
         raise ValidationError(_l("Choose only needs within your area."))
 
 
+def _known_choice(_form, field):
+    """A drop-down silently empties an id it does not offer (out of scope); refuse."""
+    raw = (field.raw_data or [""])[0]
+    if raw not in ("", "__None") and field.data is None:
+        raise ValidationError(_l("Choose one of the records offered (within your area)."))
+
+
 def _format_needs(_view, _context, model, _name):
     return Markup(
         "<br>".join(
@@ -179,6 +186,9 @@ class ServiceRecordView(ScopedModelView):
         "needs": {"validators": [_only_valid_choices]},
         "delivered_on": {"validators": [DataRequired(), validators.not_future]},
         "description": {"validators": [DataRequired()]},
+        "resource": {"validators": [_known_choice]},
+        "project": {"validators": [_known_choice]},
+        "provider_organisation": {"validators": [_known_choice]},
         "provider_phone": {"validators": [validators.phone]},
         "quantity": {"validators": [validators.money]},
         "amount_yuan": {"validators": [validators.money]},
