@@ -410,7 +410,7 @@ def test_our_support_shows_the_service_figures(shared_app, shared_login):
     organisation = _user("sponsor").organisation
     impact = sponsorship.sponsor_impact(organisation)
     page = shared_login("sponsor").get("/admin/sponsor/impact/").text
-    assert f'id="impact-approved">{impact.approved}<' in page
+    assert f'id="impact-approved">{impact.approved:.2f}<' in page
     assert f'id="impact-households">{impact.households_reached}<' in page
     assert f'id="impact-communities">{impact.communities_reached}<' in page
     for progress in impact.progress:

@@ -48,6 +48,14 @@ def _pledging_organisations():
     return [(str(o.id), o.name) for o in db.session.scalars(stmt)]
 
 
+def _minute(_view, _context, model, name):
+    value = getattr(model, name)
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+TIME_FORMATTERS = {"pledged_at": _minute, "decided_at": _minute}
+
+
 def _form_id() -> str:
     return request.form.get("id", "")
 
@@ -61,6 +69,7 @@ class PledgeView(ScopedModelView):
     allow_create = allow_edit = allow_delete = False
     choices = {"status": c.PLEDGE_STATUSES, "kind": c.PLEDGE_KINDS}
     column_labels = PLEDGE_LABELS
+    column_formatters = TIME_FORMATTERS
     column_list = (
         "id",
         "project",
@@ -180,6 +189,7 @@ class SponsorPledgeView(ScopedModelView):
     allow_create = allow_edit = allow_delete = allow_export = False
     choices = {"status": c.PLEDGE_STATUSES, "kind": c.PLEDGE_KINDS}
     column_labels = PLEDGE_LABELS
+    column_formatters = TIME_FORMATTERS
     column_list = (
         "project",
         "kind",
