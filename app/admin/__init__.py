@@ -16,6 +16,7 @@ from app.models import (
     Need,
     NeedMatch,
     Organisation,
+    Pledge,
     Project,
     Resource,
     ServiceRecord,
@@ -69,6 +70,7 @@ class LandingView(AdminIndexView):
 def init_admin(app) -> Admin:
     from app.admin.views.households import HouseholdView, MemberView, NeedView
     from app.admin.views.matching import NeedMatchView, UnmatchedNeedsView
+    from app.admin.views.pledges import PledgeView, SponsorImpactView, SponsorPledgeView
     from app.admin.views.projects import ProjectView, SponsorProjectView
     from app.admin.views.reference import AreaView, HardshipCategoryView, UserView
     from app.admin.views.resources import OrganisationView, ResourceView
@@ -105,6 +107,13 @@ def init_admin(app) -> Admin:
             name=_l("Sponsorable projects"),
             endpoint="sponsor_project",
             url="/admin/sponsor/projects",
+        ),
+        PledgeView(Pledge, name=_l("Pledges"), category=projects, endpoint="pledge"),
+        SponsorPledgeView(
+            Pledge, name=_l("My pledges"), endpoint="sponsor_pledge", url="/admin/sponsor/pledges"
+        ),
+        SponsorImpactView(
+            name=_l("Our support"), endpoint="sponsor_impact", url="/admin/sponsor/impact"
         ),
         AreaView(Area, name=_l("Areas"), category=settings, endpoint="area"),
         HardshipCategoryView(

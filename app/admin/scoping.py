@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import has_request_context, session
-from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy import and_, false, func, or_, select, true
 
 from app.extensions import db
 from app.models import (
@@ -231,9 +231,19 @@ def sponsored_project_ids(scope: Scope):
     return named.union(pledged)
 
 
+def open_to_sponsors():
+    """Projects any sponsor may browse and pledge to: open for sponsorship, and with a
+    summary for sponsors that staff wrote. A project without one is not offered to
+    sponsors at all (its name and staff description are not meant for them)."""
+    return and_(
+        Project.status == "open",
+        func.length(func.trim(func.coalesce(Project.public_summary, ""))) > 0,
+    )
+
+
 def _sponsor_criterion(model, scope: Scope):
     if model is Project:
-        return or_(Project.status == "open", Project.id.in_(sponsored_project_ids(scope)))
+        return or_(open_to_sponsors(), Project.id.in_(sponsored_project_ids(scope)))
     if model is Pledge:
         return Pledge.organisation_id == (scope.organisation_id or -1)
     if model is StoredFile:
@@ -269,6 +279,8 @@ def _effective_areas(obj) -> tuple[int | None, int | None]:
     if isinstance(obj, HouseholdPartMixin):
         household = obj.resolved_household()
         return _effective_areas(household) if household is not None else (None, None)
+    if not hasattr(obj, "resolved_areas"):  # rows that copy their areas (pledges)
+        return obj.street_id, obj.community_id
     street, community = obj.resolved_areas()
     if community is not None:
         return community.parent_id, community.id

@@ -118,10 +118,41 @@ class Project(AreaOwnedMixin, TrackedMixin, db.Model):
                 )
         if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
             raise InvalidValue(_l("The end date is before the start date."))
+        if self.budget is not None and self.budget < (self.pledged_total or 0):
+            raise InvalidValue(
+                _l(
+                    "The budget cannot be less than the %(amount)s yuan already pledged.",
+                    amount=self.pledged_total,
+                )
+            )
+        self._check_public_summary()
         from app.models.choices import SPONSOR_ORGANISATION_KINDS
 
         if any(o.kind not in SPONSOR_ORGANISATION_KINDS for o in self.sponsors):
             raise InvalidValue(_l("Sponsors are enterprises or social organisations."))
+
+    def _check_public_summary(self) -> None:
+        """What sponsors read names no household: no ID number or mobile number, and
+        no name or address of a beneficiary household."""
+        from app.validation import ID_NUMBER_PATTERN, PHONE_PATTERN
+
+        text = " ".join(filter(None, (self.public_summary, self.name)))
+        if not text:
+            return
+        if ID_NUMBER_PATTERN.search(text) or PHONE_PATTERN.search(text):
+            raise InvalidValue(
+                _l("The name and summary shown to sponsors may not contain ID or phone numbers.")
+            )
+        for household in self.beneficiaries:
+            personal = [household.head_name, household.address]
+            personal += [m.name for m in household.members]
+            if any(value and len(value) >= 2 and value in text for value in personal):
+                raise InvalidValue(
+                    _l(
+                        "The name and summary shown to sponsors may not name a beneficiary "
+                        "household or its address."
+                    )
+                )
 
     def __str__(self) -> str:
         return self.name

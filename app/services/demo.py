@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.models import choices as c
 from app.services.demo_matching import seed_matching
+from app.services.demo_pledges import seed_pledges
 from app.validation import id_check_digit
 
 DEMO_PASSWORD = "yijia-demo-2019"
@@ -346,5 +347,6 @@ def seed_demo(households: int = 100) -> dict:
 
     db.session.commit()
     seed_matching(today)  # matches and service records: app/services/demo_matching.py
+    seed_pledges()
     after = {m.__name__: db.session.query(m).count() for m in (Area, Household, Project, User)}
     return {k: after[k] - before[k] for k in after}

@@ -22,6 +22,7 @@ from app.models import (
     Need,
     NeedMatch,
     Organisation,
+    Pledge,
     Project,
     Resource,
     ServiceRecord,
@@ -43,6 +44,9 @@ VIEWS = {
     "organisation": (Organisation, STAFF, {"district_admin", "street_clerk"}),
     "project": (Project, STAFF, WRITERS),
     "sponsor_project": (Project, {"sponsor"}, set()),
+    # pledges change only through their own POST endpoints (tests/admin/test_pledges.py)
+    "pledge": (Pledge, STAFF, set()),
+    "sponsor_pledge": (Pledge, {"sponsor"}, set()),
     "area": (Area, STAFF, ADMIN),
     "hardship_category": (HardshipCategory, STAFF, ADMIN),
     "user": (User, ADMIN, ADMIN),
@@ -59,12 +63,20 @@ AREA_OWNED = (
     Project,
     NeedMatch,
     ServiceRecord,
+    Pledge,
 )
+SPONSOR_URLS = {
+    "sponsor_project": "/admin/sponsor/projects/",
+    "sponsor_pledge": "/admin/sponsor/pledges/",
+}
 
 
 def url(endpoint: str, rest: str = "") -> str:
-    base = "/admin/sponsor/projects/" if endpoint == "sponsor_project" else f"/admin/{endpoint}/"
-    return base + rest
+    return SPONSOR_URLS.get(endpoint, f"/admin/{endpoint}/") + rest
+
+
+def _sponsor_organisation_id():
+    return db.session.scalar(select(User.organisation_id).where(User.username == "sponsor"))
 
 
 def _area(name):
@@ -77,6 +89,10 @@ def out_of_scope_row(model, role):
     if role in ("district_admin", "district_manager"):
         return None
     if role == "sponsor":
+        if model is Pledge:
+            return db.session.scalar(
+                select(Pledge).where(Pledge.organisation_id != _sponsor_organisation_id())
+            )
         if model is not Project:
             return db.session.scalars(select(model)).first()
         theirs = (
@@ -108,6 +124,10 @@ def out_of_scope_row(model, role):
 def in_scope_row(model, role):
     """A row this role may see (and, if a writer, change)."""
     chengdong, heping = _area("城东街道"), _area("和平社区")
+    if role == "sponsor" and model is Pledge:
+        return db.session.scalar(
+            select(Pledge).where(Pledge.organisation_id == _sponsor_organisation_id())
+        )
     if role == "sponsor":
         return db.session.scalar(select(Project).where(Project.status == "open"))
     if model is Area:
@@ -201,7 +221,7 @@ def test_out_of_scope_ids_are_refused_every_way_in(app, login, endpoint, role):
 @pytest.mark.parametrize("endpoint", list(VIEWS))
 def test_malformed_ids_are_not_found(shared_app, shared_login, endpoint):
     client = shared_login("district_admin")
-    if endpoint == "sponsor_project":
+    if endpoint in SPONSOR_URLS:
         client = shared_login("sponsor")
     for raw in ("1,2", "abc", "-1", "99999999", "1%20OR%201=1"):
         assert client.get(url(endpoint, f"details/?id={raw}")).status_code == 404
@@ -241,6 +261,7 @@ def _expected_ids(model, role):
         "project",
         "need_match",
         "service_record",
+        "pledge",
     ],
 )
 def test_exports_hold_exactly_the_rows_in_scope(shared_app, shared_login, endpoint, role):

@@ -74,13 +74,56 @@ def test_income_is_hidden_from_the_manager(shared_app, shared_login):
     assert "***" in page
 
 
+def _filter_urls(app, endpoint, list_url):
+    """Every filter of a list view with every option it offers (or a sample value)."""
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == endpoint)
+    urls = []
+    with app.test_request_context():
+        for arg, (_index, flt) in view._filter_args.items():
+            options = flt.get_options(view) if flt.options else None
+            for value in [k for k, _label in options] if options else ["1000"]:
+                urls.append(f"{list_url}?flt0_{arg}={value}")
+    return urls
+
+
+def _shape(link: str) -> str:
+    """A link with its sort and paging values blanked: one of each is enough."""
+    path, _, query = link.partition("?")
+    params = sorted(
+        (k, "*" if k in ("sort", "desc", "page", "page_size") else v)
+        for k, _, v in (p.partition("=") for p in query.split("&") if p)
+    )
+    return path + "?" + "&".join(f"{k}={v}" for k, v in params)
+
+
+def _links(body: str) -> set[str]:
+    found = set(re.findall(r'(?:href|src|action)="(/(?:admin|files)/[^"#]*)"', body))
+    return {link.replace("&amp;", "&") for link in found}
+
+
 def test_sponsor_reaches_no_personal_data_anywhere(shared_app, shared_login):
-    """Crawl every page a sponsor can reach, and try the ones it cannot."""
+    """Crawl every page a sponsor can reach by following links (details, filters,
+    sorting, pages, files), plus every record id and the staff pages it cannot open,
+    and scan each answer for ID numbers, phones, household names and addresses."""
+    from app.models import Member, Pledge, StoredFile
+
     client = shared_login("sponsor")
-    pages = ["/admin/", "/admin/sponsor/projects/", "/admin/sponsor/projects/?page_size=100"]
-    project_ids = db.session.scalars(select(Project.id)).all()
-    pages += [f"/admin/sponsor/projects/details/?id={i}" for i in project_ids]
-    pages += [
+    start = [
+        "/admin/",
+        "/admin/sponsor/projects/?page_size=100",
+        "/admin/sponsor/pledges/?page_size=100",
+        "/admin/sponsor/impact/",
+    ]
+    start += _filter_urls(shared_app, "sponsor_project", "/admin/sponsor/projects/")
+    start += _filter_urls(shared_app, "sponsor_pledge", "/admin/sponsor/pledges/")
+    start += [
+        f"/admin/sponsor/projects/details/?id={i}" for i in db.session.scalars(select(Project.id))
+    ]
+    start += [
+        f"/admin/sponsor/pledges/details/?id={i}" for i in db.session.scalars(select(Pledge.id))
+    ]
+    start += [f"/files/{i}/thumbnail" for i in db.session.scalars(select(StoredFile.id))]
+    start += [
         "/admin/household/",
         "/admin/member/",
         "/admin/need/",
@@ -89,19 +132,32 @@ def test_sponsor_reaches_no_personal_data_anywhere(shared_app, shared_login):
         "/admin/need/ajax/lookup/?name=household&query=",
         "/admin/project/details/?id=1",
         "/admin/project/ajax/lookup/?name=beneficiaries&query=",
+        "/admin/pledge/",
+        "/admin/pledge/export/csv/",
+        "/admin/sponsor/projects/export/csv/",
+        "/admin/sponsor/pledges/export/csv/",
     ]
     names = set(db.session.scalars(select(Household.head_name)))
-    reached = 0
-    for path in pages:
+    names |= set(db.session.scalars(select(Member.name)))
+    addresses = {a for a in db.session.scalars(select(Household.address)) if a}
+    seen, queue, reached = set(), list(start), 0
+    while queue and len(seen) < 600:
+        path = queue.pop(0)
+        if _shape(path) in seen or "/logout" in path:
+            continue
+        seen.add(_shape(path))
         response = client.get(path)
-        body = response.get_data(as_text=True)
+        body = response.get_data(as_text=True) if response.mimetype.startswith("text") else ""
         assert not ID_NUMBER_RE.search(body), path
         assert not PHONE_RE.search(body), path
+        assert not any(a in body for a in addresses), path
         if response.status_code == 200:
             reached += 1
             shown = {n for n in names if len(n) >= 2 and f">{n}<" in body}
             assert not shown, f"{path} names households {shown}"
-    assert reached >= 3
+            queue += [link for link in _links(body) if _shape(link) not in seen]
+    assert reached >= 40, reached
+    assert len(seen) < 600, "the crawl did not finish"
 
 
 def test_sponsor_sees_open_and_own_projects_only(shared_app, shared_login):

@@ -1,15 +1,36 @@
-"""Aid projects: the staff view, and the sponsors' portal of de-identified projects."""
+"""Aid projects: the staff view, and the sponsors' portal of de-identified projects
+(where sponsors pledge: ``app/services/sponsorship.py``)."""
 
-from flask_admin.contrib.sqla.filters import FilterEqual, FloatGreaterFilter, FloatSmallerFilter
+from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import (
+    FilterEqual,
+    FloatGreaterFilter,
+    FloatSmallerFilter,
+    IntEqualFilter,
+)
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.admin import validators
+from app.admin import scoping, validators
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
 from app.admin.scoping import STAFF
-from app.models import Project
+from app.extensions import db
+from app.models import Area, Project
 from app.models import choices as c
+from app.services import sponsorship
+from app.validation import InvalidValue
+
+PLEDGE_COLUMN_LABELS = {
+    "pledged_total": _l("Pledged (yuan)"),
+    "remaining_budget": _l("Still open (yuan)"),
+    "pledges": _l("Pledges"),
+}
 
 PROJECT_CHOICES = {
     "level": c.PROJECT_LEVELS,
@@ -46,14 +67,30 @@ class _ProjectViewBase(ScopedModelView):
         return None
 
 
+def _format_pledges(_view, _context, model, _name):
+    """Staff see every pledge on the project: sponsor, amount, status."""
+    return Markup(
+        "<br>".join(
+            f'<a href="{url_for("pledge.details_view", id=p.id)}">'
+            f"{escape(p.organisation.name)} · {escape(p.amount_yuan)} · "
+            f"{escape(c.label(c.PLEDGE_STATUSES, p.status))}</a>"
+            for p in model.pledges
+        )
+    )
+
+
 class ProjectView(_ProjectViewBase):
     roles = STAFF
+    column_labels = PLEDGE_COLUMN_LABELS
+    column_formatters_detail = {"pledges": _format_pledges}
     column_list = (
         "id",
         "name",
         "level",
         "help_kind",
         "budget",
+        "pledged_total",
+        "remaining_budget",
         "status",
         "street",
         "community",
@@ -68,6 +105,8 @@ class ProjectView(_ProjectViewBase):
         "description",
         "public_summary",
         "budget",
+        "pledged_total",
+        "remaining_budget",
         "status",
         "starts_on",
         "ends_on",
@@ -75,6 +114,7 @@ class ProjectView(_ProjectViewBase):
         "community",
         "beneficiaries",
         "sponsors",
+        "pledges",
         "created_at",
         "created_by",
         "updated_at",
@@ -86,6 +126,8 @@ class ProjectView(_ProjectViewBase):
         "level",
         "help_kind",
         "budget",
+        "pledged_total",
+        "remaining_budget",
         "status",
         "street",
         "community",
@@ -116,17 +158,48 @@ class ProjectView(_ProjectViewBase):
     form_ajax_refs = {"beneficiaries": {"fields": ("head_name",), "placeholder": _l("Type a name")}}
 
 
+def _sponsor_area_options(column):
+    """Streets (or communities) of the projects this sponsor may see, per request."""
+
+    def options():
+        if not has_request_context() or not current_user.is_authenticated:
+            return []
+        ids = scoping.visible(Project, current_user, select(column))
+        stmt = select(Area).where(Area.id.in_(ids)).order_by(Area.parent_id, Area.name)
+        return [(str(a.id), a.full_name) for a in db.session.scalars(stmt)]
+
+    return options
+
+
 class SponsorProjectView(_ProjectViewBase):
     """What an enterprise or social organisation sees: projects open for sponsorship
-    and those it supports, described without anything that points at a household."""
+    and those it supports, described without anything that points at a household.
+    A project's page carries the pledge form while the project is open."""
 
     roles = ("sponsor",)
     allow_create = allow_edit = allow_delete = allow_export = False
+    column_filters = [
+        IntEqualFilter(
+            Project.street_id, _l("Street"), options=_sponsor_area_options(Project.street_id)
+        ),
+        IntEqualFilter(
+            Project.community_id,
+            _l("Community"),
+            options=_sponsor_area_options(Project.community_id),
+        ),
+        FilterEqual(Project.help_kind, _l("Kind of help"), options=c.HELP_KINDS),
+        FilterEqual(Project.level, _l("Level"), options=c.PROJECT_LEVELS),
+        FilterEqual(Project.status, _l("Status"), options=c.PROJECT_STATUSES),
+        FloatGreaterFilter(Project.budget, _l("Budget (yuan)")),
+        FloatSmallerFilter(Project.budget, _l("Budget (yuan)")),
+    ]
     column_list = (
         "name",
         "level",
         "help_kind",
         "budget",
+        "pledged_total",
+        "remaining_budget",
         "status",
         "street",
         "community",
@@ -138,6 +211,8 @@ class SponsorProjectView(_ProjectViewBase):
         "help_kind",
         "public_summary",
         "budget",
+        "pledged_total",
+        "remaining_budget",
         "status",
         "starts_on",
         "ends_on",
@@ -149,4 +224,40 @@ class SponsorProjectView(_ProjectViewBase):
     column_default_sort = ("id", True)
     column_sortable_list = ("name", "budget", "status")
     column_searchable_list = ("name", "public_summary")
-    column_labels = {"public_summary": _l("About this project")}
+    column_labels = {"public_summary": _l("About this project"), **PLEDGE_COLUMN_LABELS}
+    details_template = "admin/sponsor_project_details.html"
+
+    def pledge_status_label(self, status: str) -> str:
+        return c.label(c.PLEDGE_STATUSES, status)
+
+    def details_context(self, project):
+        from app.admin.views.pledges import sponsor_details_context
+
+        return sponsor_details_context(project)
+
+    @expose("/pledge/", methods=("POST",))
+    def pledge(self):
+        """Pledge money or in-kind support to an open project (the form on its page)."""
+        raw = request.form.get("id", "")
+        project = db.session.scalars(
+            scoping.visible(Project, current_user).where(
+                Project.id == (int(raw) if raw.isdigit() else -1)
+            )
+        ).first()
+        if project is None or current_user.organisation is None:
+            abort(404)
+        try:
+            sponsorship.pledge(
+                project,
+                organisation=current_user.organisation,
+                user=current_user,
+                amount=request.form.get("amount", "").strip(),
+                kind=request.form.get("kind", "money"),
+                in_kind_description=request.form.get("in_kind_description"),
+                note=request.form.get("note"),
+            )
+        except InvalidValue as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".details_view", id=project.id))
+        flash(_("Thank you: your pledge awaits the street office's approval."), "success")
+        return redirect(url_for("sponsor_pledge.index_view"))

@@ -1,0 +1,313 @@
+"""Pledges (认领): the staff list with approve / reject / received, and the sponsor's
+own pages ("my pledges", "our support"). Every change goes through
+``app/services/sponsorship.py``; these views hold configuration and call it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.admin import scoping
+from app.admin.base import ScopedModelView
+from app.admin.filters import area_filters
+from app.admin.scoping import STAFF
+from app.extensions import db
+from app.models import Organisation, Pledge, Project, StoredFile
+from app.models import choices as c
+from app.services import sponsorship
+from app.validation import InvalidValue
+
+PLEDGE_LABELS = {
+    "project": _l("Project"),
+    "organisation": _l("Sponsor"),
+    "amount_yuan": _l("Amount (yuan)"),
+    "in_kind_description": _l("In-kind support"),
+    "sponsor_note": _l("Sponsor's note"),
+    "pledged_at": _l("Pledged at"),
+    "decided_at": _l("Decided at"),
+    "decided_by": _l("Decided by"),
+    "decision_note": _l("Note from the street office"),
+    "received_on": _l("Received on"),
+}
+
+
+def _pledging_organisations():
+    """Organisations with a pledge the user may see (built per request)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return []
+    ids = scoping.visible(Pledge, current_user, select(Pledge.organisation_id))
+    stmt = select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.name)
+    return [(str(o.id), o.name) for o in db.session.scalars(stmt)]
+
+
+def _minute(_view, _context, model, name):
+    value = getattr(model, name)
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+TIME_FORMATTERS = {"pledged_at": _minute, "decided_at": _minute}
+
+
+def _form_id() -> str:
+    return request.form.get("id", "")
+
+
+class PledgeView(ScopedModelView):
+    """Staff: every pledge in their area; clerks of the project's street (and the
+    district administrator) approve or reject them here. Amounts and statuses are
+    never edited by hand."""
+
+    roles = STAFF
+    allow_create = allow_edit = allow_delete = False
+    choices = {"status": c.PLEDGE_STATUSES, "kind": c.PLEDGE_KINDS}
+    column_labels = PLEDGE_LABELS
+    column_formatters = TIME_FORMATTERS
+    column_list = (
+        "id",
+        "project",
+        "organisation",
+        "kind",
+        "amount_yuan",
+        "status",
+        "pledged_at",
+        "decided_at",
+        "received_on",
+        "street",
+        "community",
+    )
+    column_details_list = (
+        "id",
+        "project",
+        "organisation",
+        "kind",
+        "amount_yuan",
+        "in_kind_description",
+        "sponsor_note",
+        "status",
+        "pledged_at",
+        "created_by",
+        "decided_at",
+        "decided_by",
+        "decision_note",
+        "received_on",
+        "street",
+        "community",
+    )
+    column_export_list = column_details_list
+    column_default_sort = ("pledged_at", True)
+    column_sortable_list = ("id", "amount_yuan", "status", "pledged_at", "decided_at")
+    details_template = "admin/pledge_details.html"
+
+    @property
+    def column_filters(self):
+        return [
+            FilterEqual(Pledge.status, _l("Status"), options=c.PLEDGE_STATUSES),
+            FilterEqual(Pledge.kind, _l("Kind"), options=c.PLEDGE_KINDS),
+            IntEqualFilter(Pledge.organisation_id, _l("Sponsor"), options=_pledging_organisations),
+        ] + area_filters(Pledge)
+
+    def eager(self, query):
+        return query.options(
+            selectinload(Pledge.project),
+            selectinload(Pledge.organisation),
+            selectinload(Pledge.street),
+            selectinload(Pledge.community),
+            selectinload(Pledge.decided_by),
+            selectinload(Pledge.created_by),
+        )
+
+    def household_of(self, model):
+        return None
+
+    def can_decide(self, pledge: Pledge) -> bool:
+        return pledge.status == "pending" and scoping.can_write_row(pledge, current_user)
+
+    def can_mark_received(self, pledge: Pledge) -> bool:
+        return (
+            pledge.kind == "in_kind"
+            and pledge.status == "approved"
+            and pledge.received_on is None
+            and scoping.can_write_row(pledge, current_user)
+        )
+
+    def _pledge_to_change(self) -> Pledge:
+        """The pledge named in the form: 403 for roles that never decide, 404 when it
+        is outside the user's street (``get_one`` is scoped for writing on POST)."""
+        if not scoping.may_write(Pledge, current_user):
+            abort(403)
+        pledge = self.get_one(_form_id())
+        if pledge is None:
+            abort(404)
+        return pledge
+
+    @expose("/decide/", methods=("POST",))
+    def decide(self):
+        pledge = self._pledge_to_change()
+        decision, note = request.form.get("decision"), request.form.get("note")
+        try:
+            if decision == "approve":
+                sponsorship.approve_pledge(pledge, user=current_user, note=note)
+                flash(_("The pledge is approved."), "success")
+            elif decision == "reject":
+                sponsorship.reject_pledge(pledge, user=current_user, note=note)
+                flash(_("The pledge is rejected; its amount is open for pledges again."), "success")
+            else:
+                abort(400)
+        except InvalidValue as exc:
+            flash(str(exc), "error")
+        return redirect(url_for(".details_view", id=pledge.id))
+
+    @expose("/received/", methods=("POST",))
+    def received(self):
+        pledge = self._pledge_to_change()
+        raw = request.form.get("received_on", "")
+        try:
+            try:
+                received_on = dt.date.fromisoformat(raw)
+            except ValueError:
+                raise InvalidValue(_l("Enter the date the support arrived.")) from None
+            sponsorship.mark_received(pledge, user=current_user, received_on=received_on)
+            flash(_("The support is marked received."), "success")
+        except InvalidValue as exc:
+            flash(str(exc), "error")
+        return redirect(url_for(".details_view", id=pledge.id))
+
+
+class SponsorPledgeView(ScopedModelView):
+    """A sponsor's own pledges (我的认领) and their status; pending ones can be
+    withdrawn. Scoping shows only the user's own organisation's pledges."""
+
+    roles = ("sponsor",)
+    allow_create = allow_edit = allow_delete = allow_export = False
+    choices = {"status": c.PLEDGE_STATUSES, "kind": c.PLEDGE_KINDS}
+    column_labels = PLEDGE_LABELS
+    column_formatters = TIME_FORMATTERS
+    column_list = (
+        "project",
+        "kind",
+        "amount_yuan",
+        "status",
+        "pledged_at",
+        "decided_at",
+        "received_on",
+    )
+    column_details_list = (
+        "project",
+        "kind",
+        "amount_yuan",
+        "in_kind_description",
+        "sponsor_note",
+        "status",
+        "pledged_at",
+        "decided_at",
+        "decision_note",
+        "received_on",
+    )
+    column_default_sort = ("pledged_at", True)
+    column_sortable_list = ("amount_yuan", "status", "pledged_at")
+    list_template = "admin/sponsor_pledge_list.html"
+    details_template = "admin/sponsor_pledge_details.html"
+
+    @property
+    def column_filters(self):
+        return [
+            FilterEqual(Pledge.status, _l("Status"), options=c.PLEDGE_STATUSES),
+            FilterEqual(Pledge.kind, _l("Kind"), options=c.PLEDGE_KINDS),
+        ]
+
+    def eager(self, query):
+        return query.options(selectinload(Pledge.project))
+
+    def household_of(self, model):
+        return None
+
+    @expose("/withdraw/", methods=("POST",))
+    def withdraw(self):
+        pledge = db.session.scalars(
+            scoping.visible(Pledge, current_user).where(
+                Pledge.id == (int(_form_id()) if _form_id().isdigit() else -1)
+            )
+        ).first()
+        if pledge is None:
+            abort(404)
+        try:
+            sponsorship.withdraw_pledge(pledge, user=current_user, note=request.form.get("note"))
+            flash(_("Your pledge is withdrawn."), "success")
+        except InvalidValue as exc:
+            flash(str(exc), "error")
+        return redirect(url_for(".index_view"))
+
+
+class SponsorImpactView(BaseView):
+    """What the sponsor's support achieved: amounts, reach as counts, progress of
+    each supported project and the evidence staff chose to share."""
+
+    def is_accessible(self) -> bool:
+        return (
+            current_user.is_authenticated
+            and current_user.role == "sponsor"
+            and current_user.organisation is not None
+        )
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+    @expose("/")
+    def index(self):
+        impact = sponsorship.sponsor_impact(current_user.organisation)
+        ids = [p.project.id for p in impact.progress]
+        evidence: dict[int, list[StoredFile]] = {}
+        if ids:
+            stmt = (
+                scoping.visible(StoredFile, current_user)
+                .where(StoredFile.project_id.in_(ids))
+                .order_by(StoredFile.id.desc())
+            )
+            for stored in db.session.scalars(stmt):
+                evidence.setdefault(stored.project_id, []).append(stored)
+        return self.render(
+            "admin/sponsor_impact.html",
+            impact=impact,
+            evidence=evidence,
+            status_label=lambda s: c.label(c.PROJECT_STATUSES, s),
+        )
+
+
+def sponsor_details_context(project: Project) -> dict:
+    """What the sponsor's project page shows beside the record: their own pledges on
+    it, whether they may pledge, and shared evidence when they support it."""
+    org_id = current_user.organisation_id
+    own = db.session.scalars(
+        scoping.visible(Pledge, current_user)
+        .where(Pledge.project_id == project.id)
+        .order_by(Pledge.pledged_at.desc())
+    ).all()
+    can_pledge = bool(
+        db.session.scalar(
+            select(Project.id).where(Project.id == project.id, scoping.open_to_sponsors())
+        )
+    )
+    evidence = db.session.scalars(
+        scoping.visible(StoredFile, current_user)
+        .where(StoredFile.project_id == project.id)
+        .order_by(StoredFile.id.desc())
+    ).all()
+    supported = set(
+        db.session.scalars(scoping.sponsored_project_ids(scoping.scope_of(current_user)))
+    )
+    return {
+        "own_pledges": own,
+        "can_pledge": can_pledge and org_id is not None,
+        "evidence": evidence,
+        "is_supported": project.id in supported,
+    }

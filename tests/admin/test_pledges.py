@@ -1,0 +1,455 @@
+"""The pledge endpoints as every role: the sponsor's pledge form, "my pledges" with
+withdraw, "our support", and the staff's approve / reject / received actions.
+Out-of-scope ids answer 404, wrong roles 403, anonymous users go to the login page,
+and a refused change leaves everything as it was."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Area, Household, Pledge, Project, ServiceRecord, User
+from app.services import files, sponsorship
+from tests.conftest import ROLES
+from tests.services.test_files import jpeg_bytes
+
+STAFF = ["district_admin", "district_manager", "street_clerk", "community_worker"]
+
+
+def _area(name) -> Area:
+    return db.session.scalar(select(Area).where(Area.name == name))
+
+
+def _user(username) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def _org_id(username="sponsor") -> int:
+    return _user(username).organisation_id
+
+
+def _open_project(street="城东街道") -> Project:
+    """A demo project open to sponsors in ``street``, with budget left."""
+    return db.session.scalar(
+        select(Project)
+        .where(
+            Project.status == "open",
+            Project.street_id == _area(street).id,
+            Project.pledged_total < Project.budget,
+        )
+        .order_by(Project.id)
+    )
+
+
+def _pending(organisation_id, street="城东街道") -> Pledge:
+    """A fresh pending pledge of that organisation on an open project of ``street``."""
+    project = _open_project(street)
+    user = db.session.scalar(
+        select(User).where(User.organisation_id == organisation_id, User.role == "sponsor")
+    )
+    return sponsorship.pledge(project, organisation=user.organisation, user=user, amount="10")
+
+
+def _snapshot(pledge_id):
+    db.session.expire_all()
+    pledge = db.session.get(Pledge, pledge_id)
+    return (pledge.status, pledge.decision_note, pledge.received_on, pledge.project.pledged_total)
+
+
+def _flashes(response) -> str:
+    return " ".join(re.findall(r'class="alert[^"]*"[^>]*>(.*?)</div>', response.text, re.S))
+
+
+# ------------------------------------------------------------- sponsor: pledging
+def test_a_sponsor_pledges_from_the_project_page(app, login):
+    project = _open_project()
+    before = project.pledged_total
+    client = login("sponsor")
+    page = client.get(f"/admin/sponsor/projects/details/?id={project.id}").text
+    assert 'id="pledge-form"' in page and 'name="amount"' in page
+    response = client.post(
+        "/admin/sponsor/projects/pledge/",
+        data={"id": project.id, "kind": "money", "amount": "120.50", "note": "年内到账"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/sponsor/pledges/")
+    pledge = db.session.scalar(select(Pledge).order_by(Pledge.id.desc()))
+    assert (pledge.project_id, pledge.organisation_id, pledge.amount_yuan, pledge.status) == (
+        project.id,
+        _org_id(),
+        Decimal("120.50"),
+        "pending",
+    )
+    assert pledge.sponsor_note == "年内到账"
+    db.session.expire_all()
+    assert db.session.get(Project, project.id).pledged_total == before + Decimal("120.50")
+    mine = client.get("/admin/sponsor/pledges/").text
+    assert "120.50" in mine and "撤回" in mine
+
+
+def test_an_over_pledge_shows_what_remains_in_chinese(app, login):
+    project = _open_project()
+    remaining = project.budget - project.pledged_total
+    count = db.session.scalar(select(func.count(Pledge.id)))
+    client = login("sponsor")
+    response = client.post(
+        "/admin/sponsor/projects/pledge/",
+        data={"id": project.id, "kind": "money", "amount": str(remaining + 1)},
+        follow_redirects=True,
+    )
+    assert f"{remaining:.2f}" in _flashes(response) and "元" in _flashes(response)
+    assert db.session.scalar(select(func.count(Pledge.id))) == count
+
+
+@pytest.mark.parametrize("amount", ["", "abc", "-3", "1.234", "0"])
+def test_bad_amounts_change_nothing(app, login, amount):
+    project = _open_project()
+    before = project.pledged_total
+    response = login("sponsor").post(
+        "/admin/sponsor/projects/pledge/",
+        data={"id": project.id, "kind": "money", "amount": amount},
+        follow_redirects=True,
+    )
+    assert _flashes(response)
+    db.session.expire_all()
+    assert db.session.get(Project, project.id).pledged_total == before
+
+
+def test_pledging_to_a_project_not_open_to_sponsors_is_not_found(app, login):
+    client = login("sponsor")
+    theirs = db.session.scalar(
+        select(Project).where(Project.status != "open", ~Project.sponsors.any(id=_org_id()))
+    )
+    assert (
+        client.post(
+            "/admin/sponsor/projects/pledge/", data={"id": theirs.id, "amount": "10"}
+        ).status_code
+        == 404
+    )
+    for raw in ("", "abc", "-1", "99999999"):
+        assert (
+            client.post(
+                "/admin/sponsor/projects/pledge/", data={"id": raw, "amount": "10"}
+            ).status_code
+            == 404
+        )
+
+
+def test_a_supported_project_no_longer_open_shows_no_pledge_form(app, login):
+    supported = db.session.scalar(
+        select(Project).where(Project.status != "open", Project.sponsors.any(id=_org_id()))
+    )
+    client = login("sponsor")
+    page = client.get(f"/admin/sponsor/projects/details/?id={supported.id}").text
+    assert 'id="pledge-form"' not in page
+    response = client.post(
+        "/admin/sponsor/projects/pledge/",
+        data={"id": supported.id, "kind": "money", "amount": "1"},
+        follow_redirects=True,
+    )
+    assert "认领" in _flashes(response)
+    assert db.session.scalar(
+        select(func.count(Pledge.id)).where(Pledge.project_id == supported.id)
+    ) == len(supported.pledges)
+
+
+@pytest.mark.parametrize("role", STAFF)
+def test_staff_cannot_use_the_sponsor_pledge_form(app, login, role):
+    project = _open_project()
+    count = db.session.scalar(select(func.count(Pledge.id)))
+    response = login(role).post(
+        "/admin/sponsor/projects/pledge/", data={"id": project.id, "amount": "10"}
+    )
+    assert response.status_code == 403
+    assert db.session.scalar(select(func.count(Pledge.id))) == count
+
+
+def test_an_open_project_without_a_summary_is_not_offered_to_sponsors(app, login):
+    project = _open_project()
+    project.public_summary = "  "
+    db.session.commit()
+    client = login("sponsor")
+    assert project.name not in client.get("/admin/sponsor/projects/?page_size=100").text
+    assert client.get(f"/admin/sponsor/projects/details/?id={project.id}").status_code == 404
+    assert (
+        client.post(
+            "/admin/sponsor/projects/pledge/", data={"id": project.id, "amount": "1"}
+        ).status_code
+        == 404
+    )
+
+
+def test_sponsor_project_filters_list_streets_and_filter(shared_app, shared_login):
+    client = shared_login("sponsor")
+    page = client.get("/admin/sponsor/projects/").text
+    assert "城东街道" in page and "七里站街道" in page
+    chengdong = _area("城东街道")
+    view = next(
+        v for v in shared_app.extensions["admin"][0]._views if v.endpoint == "sponsor_project"
+    )
+    arg = next(a for a, (_i, f) in view._filter_args.items() if f.column is Project.street_id)
+    filtered = client.get(f"/admin/sponsor/projects/?flt0_{arg}={chengdong.id}&page_size=100").text
+    for project in db.session.scalars(select(Project).where(Project.status == "open")):
+        assert (project.name in filtered) == (project.street_id == chengdong.id)
+
+
+# ------------------------------------------------------------- sponsor: my pledges
+def test_my_pledges_lists_only_my_organisation(shared_app, shared_login):
+    page = shared_login("sponsor").get("/admin/sponsor/pledges/?page_size=100").text
+    mine = db.session.scalars(select(Pledge).where(Pledge.organisation_id == _org_id())).all()
+    theirs = db.session.scalars(select(Pledge).where(Pledge.organisation_id != _org_id())).all()
+    assert mine and theirs
+    assert len(re.findall(r"details/\?id=(\d+)", page)) == len(mine)
+    assert {int(i) for i in re.findall(r"details/\?id=(\d+)", page)} == {p.id for p in mine}
+
+
+def test_another_organisations_pledge_is_not_found(shared_app, shared_login):
+    theirs = db.session.scalar(select(Pledge).where(Pledge.organisation_id != _org_id()))
+    client = shared_login("sponsor")
+    assert client.get(f"/admin/sponsor/pledges/details/?id={theirs.id}").status_code == 404
+
+
+def test_the_sponsor_withdraws_a_pending_pledge(app, login):
+    pledge = _pending(_org_id())
+    total = pledge.project.pledged_total
+    response = login("sponsor").post("/admin/sponsor/pledges/withdraw/", data={"id": pledge.id})
+    assert response.status_code == 302
+    db.session.expire_all()
+    pledge = db.session.get(Pledge, pledge.id)
+    assert pledge.status == "withdrawn"
+    assert pledge.project.pledged_total == total - Decimal("10")
+
+
+def test_withdrawing_another_organisations_pledge_is_not_found(app, login):
+    pledge = _pending(_org_id("sponsor2"))
+    before = _snapshot(pledge.id)
+    response = login("sponsor").post("/admin/sponsor/pledges/withdraw/", data={"id": pledge.id})
+    assert response.status_code == 404
+    assert _snapshot(pledge.id) == before
+
+
+def test_an_approved_pledge_is_not_withdrawn(app, login):
+    approved = db.session.scalar(
+        select(Pledge).where(Pledge.organisation_id == _org_id(), Pledge.status == "approved")
+    )
+    before = _snapshot(approved.id)
+    client = login("sponsor")
+    response = client.post(
+        "/admin/sponsor/pledges/withdraw/", data={"id": approved.id}, follow_redirects=True
+    )
+    assert "街道" in _flashes(response)
+    assert _snapshot(approved.id) == before
+
+
+@pytest.mark.parametrize("role", STAFF)
+def test_staff_cannot_withdraw_for_a_sponsor(app, login, role):
+    pledge = _pending(_org_id())
+    before = _snapshot(pledge.id)
+    response = login(role).post("/admin/sponsor/pledges/withdraw/", data={"id": pledge.id})
+    assert response.status_code == 403
+    assert _snapshot(pledge.id) == before
+
+
+# ------------------------------------------------------------- staff: deciding
+def test_the_street_clerk_approves_and_rejects(app, login):
+    approve, reject = _pending(_org_id()), _pending(_org_id("sponsor2"))
+    client = login("street_clerk")
+    page = client.get(f"/admin/pledge/details/?id={approve.id}").text
+    assert 'id="decide-pledge"' in page
+    assert (
+        client.post(
+            "/admin/pledge/decide/", data={"id": approve.id, "decision": "approve", "note": "同意"}
+        ).status_code
+        == 302
+    )
+    response = client.post(
+        "/admin/pledge/decide/",
+        data={"id": reject.id, "decision": "reject", "note": ""},
+        follow_redirects=True,
+    )
+    assert "驳回理由" in _flashes(response)
+    assert _snapshot(reject.id)[0] == "pending"
+    client.post(
+        "/admin/pledge/decide/", data={"id": reject.id, "decision": "reject", "note": "重复"}
+    )
+    db.session.expire_all()
+    clerk = _user("chengdong")
+    approved, rejected = db.session.get(Pledge, approve.id), db.session.get(Pledge, reject.id)
+    assert (approved.status, approved.decided_by_id, approved.decision_note) == (
+        "approved",
+        clerk.id,
+        "同意",
+    )
+    assert (rejected.status, rejected.decision_note) == ("rejected", "重复")
+    assert approved.organisation in approved.project.sponsors
+
+
+def test_an_unknown_decision_is_a_bad_request(app, login):
+    pledge = _pending(_org_id())
+    before = _snapshot(pledge.id)
+    response = login("district_admin").post(
+        "/admin/pledge/decide/", data={"id": pledge.id, "decision": "delete"}
+    )
+    assert response.status_code == 400
+    assert _snapshot(pledge.id) == before
+
+
+@pytest.mark.parametrize(
+    ("role", "street", "expected"),
+    [
+        ("street_clerk", "胜利路街道", 404),  # another street's pledge
+        ("district_manager", "城东街道", 403),  # reads, never decides
+        ("community_worker", "城东街道", 403),
+        ("sponsor", "城东街道", 403),
+    ],
+)
+def test_deciding_outside_scope_or_role_is_refused(app, login, role, street, expected):
+    pledge = _pending(_org_id(), street)
+    before = _snapshot(pledge.id)
+    client = login(role)
+    for decision in ("approve", "reject"):
+        response = client.post(
+            "/admin/pledge/decide/", data={"id": pledge.id, "decision": decision, "note": "x"}
+        )
+        assert response.status_code == expected
+    assert (
+        client.post(
+            "/admin/pledge/received/", data={"id": pledge.id, "received_on": "2026-01-01"}
+        ).status_code
+        == expected
+    )
+    assert _snapshot(pledge.id) == before
+
+
+def test_malformed_ids_on_decisions_are_not_found(shared_app, shared_login):
+    client = shared_login("district_admin")
+    for raw in ("", "1,2", "abc", "-1", "99999999"):
+        response = client.post("/admin/pledge/decide/", data={"id": raw, "decision": "approve"})
+        assert response.status_code == 404
+
+
+def test_anonymous_posts_go_to_the_login_page(shared_app):
+    client = shared_app.test_client()
+    for path in (
+        "/admin/pledge/decide/",
+        "/admin/pledge/received/",
+        "/admin/sponsor/pledges/withdraw/",
+        "/admin/sponsor/projects/pledge/",
+    ):
+        response = client.post(path, data={"id": 1})
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    response = client.get("/admin/sponsor/impact/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_in_kind_support_is_marked_received_from_the_details_page(app, login):
+    project = _open_project()
+    user = _user("sponsor")
+    pledge = sponsorship.pledge(
+        project,
+        organisation=user.organisation,
+        user=user,
+        amount="50",
+        kind="in_kind",
+        in_kind_description="棉被10床",
+    )
+    sponsorship.approve_pledge(pledge, user=_user("admin"))
+    client = login("street_clerk")
+    page = client.get(f"/admin/pledge/details/?id={pledge.id}").text
+    assert 'id="mark-received"' in page
+    response = client.post(
+        "/admin/pledge/received/",
+        data={"id": pledge.id, "received_on": "not-a-date"},
+        follow_redirects=True,
+    )
+    assert _flashes(response)
+    assert _snapshot(pledge.id)[2] is None
+    client.post("/admin/pledge/received/", data={"id": pledge.id, "received_on": "2026-02-03"})
+    assert _snapshot(pledge.id)[2] == dt.date(2026, 2, 3)
+
+
+def test_pledges_cannot_be_edited_created_or_deleted(app, login):
+    pledge = db.session.scalar(select(Pledge).where(Pledge.street_id == _area("城东街道").id))
+    before = _snapshot(pledge.id)
+    client = login("district_admin")
+    assert client.get(f"/admin/pledge/edit/?id={pledge.id}").status_code == 403
+    assert (
+        client.post(
+            f"/admin/pledge/edit/?id={pledge.id}", data={"amount_yuan": "1", "status": "approved"}
+        ).status_code
+        == 403
+    )
+    assert client.get("/admin/pledge/new/").status_code == 403
+    assert client.post("/admin/pledge/delete/", data={"id": pledge.id}).status_code == 403
+    assert _snapshot(pledge.id) == before
+
+
+def test_staff_project_pages_show_pledged_and_remaining(shared_app, shared_login):
+    project = db.session.scalar(
+        select(Project).where(Project.status == "open", Project.pledged_total > 0)
+    )
+    client = shared_login("district_admin")
+    page = client.get(f"/admin/project/details/?id={project.id}").text
+    assert f"{project.pledged_total:.2f}" in page
+    assert f"{project.budget - project.pledged_total:.2f}" in page
+    listing = client.get("/admin/project/?page_size=100").text
+    assert "已认领金额" in listing or "Pledged" in listing
+
+
+# ------------------------------------------------------------- sponsor: impact
+@pytest.mark.parametrize("role", ROLES)
+def test_our_support_is_for_sponsors_only(shared_app, shared_login, role):
+    response = shared_login(role).get("/admin/sponsor/impact/")
+    assert response.status_code == (200 if role == "sponsor" else 403)
+
+
+def test_our_support_shows_the_service_figures(shared_app, shared_login):
+    organisation = _user("sponsor").organisation
+    impact = sponsorship.sponsor_impact(organisation)
+    page = shared_login("sponsor").get("/admin/sponsor/impact/").text
+    assert f'id="impact-approved">{impact.approved:.2f}<' in page
+    assert f'id="impact-households">{impact.households_reached}<' in page
+    assert f'id="impact-communities">{impact.communities_reached}<' in page
+    for progress in impact.progress:
+        assert progress.project.name in page
+    other = sponsorship.sponsor_impact(_user("sponsor2").organisation)
+    only_theirs = {p.project.name for p in other.progress} - {
+        p.project.name for p in impact.progress
+    }
+    assert only_theirs and not any(name in page for name in only_theirs)
+
+
+def test_shared_evidence_reaches_the_sponsor_as_thumbnails_and_nothing_else(app, login):
+    supported = db.session.scalar(
+        select(Project).where(Project.status != "open", Project.sponsors.any(id=_org_id()))
+    )
+    household = db.session.scalar(
+        select(Household).where(Household.community_id == supported.community_id)
+    )
+    record = ServiceRecord(household=household, project=supported, description="更换纱窗")
+    db.session.add(record)
+    db.session.flush()
+    (shared,) = files.attach_files(
+        [("完工.jpg", jpeg_bytes())],
+        caption="纱窗更换完工",
+        is_shareable=True,
+        service_record=record,
+    )
+    (private,) = files.attach_files([("入户.jpg", jpeg_bytes())], service_record=record)
+    db.session.commit()
+    client = login("sponsor")
+    for page in (
+        client.get("/admin/sponsor/impact/").text,
+        client.get(f"/admin/sponsor/projects/details/?id={supported.id}").text,
+    ):
+        assert f"/files/{shared.id}/thumbnail" in page and "纱窗更换完工" in page
+        assert f"/files/{private.id}" not in page
+        assert household.head_name not in page
+    assert client.get(f"/files/{shared.id}/thumbnail").status_code == 200
+    assert client.get(f"/files/{private.id}/thumbnail").status_code == 404
+    other = login("sponsor2")
+    assert other.get(f"/files/{shared.id}/thumbnail").status_code == 404
+    assert f"/files/{shared.id}" not in other.get("/admin/sponsor/impact/").text
