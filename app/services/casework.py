@@ -434,13 +434,11 @@ def household_story(household_id: int, user) -> HouseholdStory | None:
             selectinload(Household.assigned_worker),
             selectinload(Household.referrer_organisation),
             selectinload(Household.transitions).selectinload(CaseTransition.actor),
-            selectinload(Household.assessments).options(
-                selectinload(Assessment.visiting_worker), selectinload(Assessment.needs)
-            ),
-            selectinload(Household.needs).options(
-                selectinload(Need.matches).selectinload(NeedMatch.resource),
-                selectinload(Need.assessment),
-            ),
+            selectinload(Household.members),
+            selectinload(Household.assessments).selectinload(Assessment.visiting_worker),
+            selectinload(Household.needs)
+            .selectinload(Need.matches)
+            .selectinload(NeedMatch.resource),
             selectinload(Household.service_records).options(
                 selectinload(ServiceRecord.files),
                 selectinload(ServiceRecord.resource),
@@ -454,7 +452,6 @@ def household_story(household_id: int, user) -> HouseholdStory | None:
                 selectinload(SupportPlan.project),
             ),
         )
-        .execution_options(populate_existing=True)
     )
     household = db.session.scalars(stmt).first()
     if household is None:

@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import (
     Area,
+    Assessment,
+    CaseTransition,
     HardshipCategory,
     Household,
     Member,
@@ -44,8 +46,20 @@ VIEWS = {
     "area": (Area, STAFF, ADMIN),
     "hardship_category": (HardshipCategory, STAFF, ADMIN),
     "user": (User, ADMIN, ADMIN),
+    "assessment": (Assessment, STAFF, WRITERS),
+    # read-only: rows are written by casework.transition_case only
+    "case_transition": (CaseTransition, STAFF, set()),
 }
-AREA_OWNED = (Household, Member, Need, Resource, Organisation, Project)
+AREA_OWNED = (
+    Household,
+    Member,
+    Need,
+    Resource,
+    Organisation,
+    Project,
+    Assessment,
+    CaseTransition,
+)
 
 
 def url(endpoint: str, rest: str = "") -> str:
@@ -217,7 +231,17 @@ def _expected_ids(model, role):
 
 @pytest.mark.parametrize("role", sorted(STAFF))
 @pytest.mark.parametrize(
-    "endpoint", ["household", "member", "need", "resource", "organisation", "project"]
+    "endpoint",
+    [
+        "household",
+        "member",
+        "need",
+        "resource",
+        "organisation",
+        "project",
+        "assessment",
+        "case_transition",
+    ],
 )
 def test_exports_hold_exactly_the_rows_in_scope(shared_app, shared_login, endpoint, role):
     model = VIEWS[endpoint][0]
