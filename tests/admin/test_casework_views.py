@@ -283,6 +283,7 @@ def test_a_visit_recorded_on_the_form_creates_needs_and_assesses_the_case(app, l
     ("change", "message"),
     [
         ({"severity_social": "7"}, None),
+        ({"severity_social": "__None"}, None),  # left blank
         ({"visit_date": "2999-01-01"}, "晚于今天"),
         ({"visit_date": "2026-09-01"}, None),
         ({"needs-0-dimension": "spiritual"}, None),
@@ -602,3 +603,43 @@ def test_landing_page_counts_the_todo(shared_app, shared_login, role):
 def test_landing_page_has_no_todo_for_sponsors(shared_app, shared_login):
     page = shared_login("sponsor").get("/admin/").get_data(as_text=True)
     assert 'id="count-todo"' not in page
+
+
+def test_household_list_links_each_row_to_its_story(shared_app, shared_login):
+    page = shared_login("community_worker").get("/admin/household/").get_data(as_text=True)
+    shown = set(re.findall(r"/admin/household/details/\?id=(\d+)", page))
+    linked = set(re.findall(r"/admin/household/story/\?id=(\d+)", page))
+    assert shown and linked == shown
+
+
+def test_editing_a_visit_keeps_its_household_and_adds_needs_to_it(app, login):
+    household = make_household(intake_date=dt.date(2026, 10, 1))
+    visit = record_assessment(
+        household,
+        user=user("worker"),
+        visit_date=dt.date(2026, 10, 3),
+        findings="初访",
+        severities=SEVERITIES,
+    )
+    db.session.commit()
+    other = make_household(intake_date=dt.date(2026, 10, 1), head_name="另一户")
+    db.session.commit()
+    client = login("community_worker")
+    page = client.get(f"/admin/assessment/edit/?id={visit.id}").get_data(as_text=True)
+    assert 'name="household"' not in page
+    data = {k: v for k, v in _visit_form(household).items() if k != "household"}
+    data.update(findings="复核后补充", household=other.id, visit_date="2026-10-04")
+    response = client.post(f"/admin/assessment/edit/?id={visit.id}", data=data)
+    assert response.status_code == 302
+    db.session.expire_all()
+    visit = db.session.get(Assessment, visit.id)
+    assert visit.household_id == household.id and visit.findings == "复核后补充"
+    assert {(n.category, n.household_id) for n in visit.needs} == {
+        ("meals", household.id),
+        ("nursing", household.id),
+    }
+    response = client.post(
+        f"/admin/assessment/edit/?id={visit.id}", data={**data, "visit_date": "2026-09-01"}
+    )
+    db.session.expire_all()
+    assert db.session.get(Assessment, visit.id).visit_date == dt.date(2026, 10, 4)

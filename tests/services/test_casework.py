@@ -446,3 +446,34 @@ def test_summary_counts_overdue_visits_and_needs(app):
     assert {i.household_id for i in items} <= set(
         db.session.scalars(select(Household.id).where(Household.street_id == chengdong.id))
     )
+
+
+# ------------------------------------------------------------------------ CLI
+def test_cli_moves_a_case_through_the_same_rule(app):
+    household = make_household(status="helping")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["case-status", str(household.id), "closed", "--user", "worker"])
+    assert refused.exit_code != 0 and "结案" in refused.output
+    refused = runner.invoke(
+        args=["case-status", str(household.id), "registered", "--user", "worker", "--note", "x"]
+    )
+    assert refused.exit_code != 0
+    out_of_scope = runner.invoke(
+        args=["case-status", str(household.id), "closed", "--user", "worker2", "--note", "x"]
+    )
+    assert out_of_scope.exit_code != 0
+    done = runner.invoke(
+        args=["case-status", str(household.id), "closed", "--user", "worker", "--note", "完成"]
+    )
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    assert household.status == "closed"
+    assert household.transitions[-1].actor.username == "worker"
+
+
+def test_cli_lists_the_todo(app):
+    make_household(intake_date=dt.date(2026, 10, 1), assigned_worker=user("worker"))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["todo", "--user", "worker", "--mine"])
+    assert result.exit_code == 0 and "visit" in result.output and "overdue" in result.output

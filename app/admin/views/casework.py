@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
-from wtforms.validators import DataRequired, InputRequired
+from wtforms import SelectChoice, SelectField
+from wtforms.validators import DataRequired
 
 from app.admin import scoping, validators
 from app.admin.base import ScopedModelView
@@ -25,6 +26,7 @@ from app.extensions import db
 from app.models import Assessment, CaseTransition, Household, Need
 from app.models import choices as c
 from app.services import casework, todo
+from app.validation import InvalidValue
 
 SEVERITY_LABELS = {
     f"severity_{value}": _l("Severity: %(dimension)s", dimension=label)
@@ -43,6 +45,22 @@ CASEWORK_LABELS = {
     "actor": _l("By"),
     **SEVERITY_LABELS,
 }
+
+
+def _severity(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class SeverityField(SelectField):
+    """Severity 1–5, starting blank so that the worker chooses each one."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.pop("coerce", None)
+        kwargs["choices"] = [SelectChoice("", "—")] + [SelectChoice(i, str(i)) for i in range(1, 6)]
+        super().__init__(label, validators, coerce=_severity, **kwargs)
 
 
 class NeedInline(InlineFormAdmin):
@@ -64,9 +82,7 @@ class AssessmentView(ScopedModelView):
 
     allow_delete = False  # part of the case history; correct it by editing
     personal_columns = {"findings": "hidden", "benefits_found": "hidden"}
-    choices = {
-        **{name: c.SEVERITIES for name in casework.SEVERITY_COLUMNS},
-    }
+    form_overrides = dict.fromkeys(casework.SEVERITY_COLUMNS, SeverityField)
     column_labels = CASEWORK_LABELS
     column_list = (
         "id",
@@ -118,7 +134,7 @@ class AssessmentView(ScopedModelView):
         "visit_date": {"validators": [DataRequired(), validators.not_future]},
         "findings": {"validators": [DataRequired()]},
         "visiting_worker": {"query_factory": lambda: scoping.assignable_workers(current_user)},
-        **{name: {"validators": [InputRequired()]} for name in casework.SEVERITY_COLUMNS},
+        **{name: {"validators": [DataRequired()]} for name in casework.SEVERITY_COLUMNS},
     }
     form_ajax_refs = {"household": {"fields": ("head_name",), "placeholder": _l("Type a name")}}
     inline_models = (NeedInline(Need),)
@@ -201,6 +217,9 @@ class AssessmentView(ScopedModelView):
         return assessment
 
     def on_model_change(self, form, model, is_created):
+        household = model.resolved_household()
+        if household is not None and model.visit_date < household.intake_date:
+            raise InvalidValue(_l("The visit cannot be before the household's intake date."))
         # edit: needs added on the form belong to the visited household
         for need in model.needs:
             if need.household is None and need.household_id is None:
