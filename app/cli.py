@@ -1,4 +1,5 @@
-"""Command-line tasks: ``flask seed-demo``, ``flask create-user``."""
+"""Command-line tasks: ``flask seed-demo``, ``flask create-user``, ``flask case-status``,
+``flask todo``."""
 
 import click
 from flask import Flask
@@ -77,3 +78,44 @@ def register_cli(app: Flask) -> None:
             if not dry_run:
                 path.unlink(missing_ok=True)
         click.echo(f"{'found' if dry_run else 'removed'} {len(orphans)} orphan file(s)")
+
+    @app.cli.command("case-status")
+    @click.argument("household_id", type=int)
+    @click.argument("to_status")
+    @click.option("--user", "username", required=True, help="who makes the move")
+    @click.option("--note", default="", help="why (required to close or reopen)")
+    def case_status_command(household_id, to_status, username, note):
+        """Move a case to another status, recorded like a move made in the panel."""
+        from sqlalchemy import select
+
+        from app.models import Household, User
+        from app.services.casework import transition_case
+
+        user = db.session.scalar(select(User).where(User.username == username))
+        household = db.session.get(Household, household_id)
+        if user is None or household is None:
+            raise click.ClickException("no such user or household")
+        try:
+            transition_case(household, to_status, user=user, note=note)
+            db.session.commit()
+        except InvalidValue as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"household {household.id}: {household.status}")
+
+    @app.cli.command("todo")
+    @click.option("--user", "username", required=True)
+    @click.option("--mine", is_flag=True, help="only households assigned to the user")
+    def todo_command(username, mine):
+        """List a user's to-do items (overdue first), e.g. for a daily reminder."""
+        from sqlalchemy import select
+
+        from app.models import User
+        from app.services.todo import todo_items
+
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException("no such user")
+        for item in todo_items(user, only_mine=mine):
+            late = f" overdue {item.days_overdue}d" if item.is_overdue else ""
+            click.echo(f"{item.due_on} {item.kind}{late} #{item.household_id} {item.title}")

@@ -10,6 +10,8 @@ from app.admin import scoping
 from app.extensions import db
 from app.models import (
     Area,
+    Assessment,
+    CaseTransition,
     HardshipCategory,
     Household,
     Member,
@@ -68,6 +70,7 @@ class LandingView(AdminIndexView):
 
 
 def init_admin(app) -> Admin:
+    from app.admin.views.casework import AssessmentView, CaseTransitionView, TodoView
     from app.admin.views.households import HouseholdView, MemberView, NeedView
     from app.admin.views.matching import NeedMatchView, UnmatchedNeedsView
     from app.admin.views.pledges import PledgeView, SponsorImpactView, SponsorPledgeView
@@ -84,9 +87,19 @@ def init_admin(app) -> Admin:
     )
     records, projects, settings = _l("Records"), _l("Projects"), _l("Settings")
     views = [
+        TodoView(name=_l("To-do"), endpoint="todo", url="/admin/todo"),
         HouseholdView(Household, name=_l("Households"), category=records, endpoint="household"),
         MemberView(Member, name=_l("Household members"), category=records, endpoint="member"),
         NeedView(Need, name=_l("Needs"), category=records, endpoint="need"),
+        AssessmentView(
+            Assessment, name=_l("Home-visit assessments"), category=records, endpoint="assessment"
+        ),
+        CaseTransitionView(
+            CaseTransition,
+            name=_l("Case status history"),
+            category=records,
+            endpoint="case_transition",
+        ),
         ResourceView(Resource, name=_l("Resources"), category=records, endpoint="resource"),
         OrganisationView(
             Organisation, name=_l("Organisations"), category=records, endpoint="organisation"

@@ -171,6 +171,13 @@ class Household(AreaOwnedMixin, TrackedMixin, db.Model):
     def member_count(self) -> int:
         return len(self.members) + 1
 
+    def check_consistency(self) -> None:
+        AreaOwnedMixin.check_consistency(self)
+        # the referral rule and the status-change rule live with the casework service
+        from app.services.casework import check_household_on_save
+
+        check_household_on_save(self)
+
     def __str__(self) -> str:
         # Names only: a household's label appears in drop-downs and must not carry an ID.
         community = self.community.name if self.community else ""

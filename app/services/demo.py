@@ -24,6 +24,7 @@ from app.models import (
     User,
 )
 from app.models import choices as c
+from app.services.demo_casework import referrer_for, seed_casework
 from app.services.demo_matching import seed_matching
 from app.services.demo_pledges import seed_pledges
 from app.validation import id_check_digit
@@ -232,6 +233,7 @@ def seed_demo(households: int = 100) -> dict:
             assigned_worker=worker if community.id == worker.area_id else None,
             notes=None,
         )
+        hh.referrer_organisation, hh.referrer_person = referrer_for(hh.intake_channel, orgs, i)
         for _ in range(rng.choice([0, 1, 1, 2, 3])):
             m_male = rng.random() < 0.5
             m_birth = _random_birth(rng, 3, 80, today)
@@ -346,6 +348,7 @@ def seed_demo(households: int = 100) -> dict:
         db.session.add(project)
 
     db.session.commit()
+    seed_casework()
     seed_matching(today)  # matches and service records: app/services/demo_matching.py
     seed_pledges()
     after = {m.__name__: db.session.query(m).count() for m in (Area, Household, Project, User)}

@@ -33,4 +33,7 @@ def landing_counts(user) -> dict:
             )
             for d in c.values(c.NEED_DIMENSIONS)
         ]
+        from app.services.todo import todo_summary
+
+        result["todo"] = todo_summary(user)
     return result

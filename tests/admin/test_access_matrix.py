@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import (
     Area,
+    Assessment,
+    CaseTransition,
     HardshipCategory,
     Household,
     Member,
@@ -53,6 +55,9 @@ VIEWS = {
     # matches change only through accept/release (tests/admin/test_matching_admin.py)
     "need_match": (NeedMatch, STAFF, set()),
     "service_record": (ServiceRecord, STAFF, WRITERS),
+    "assessment": (Assessment, STAFF, WRITERS),
+    # read-only: rows are written by casework.transition_case only
+    "case_transition": (CaseTransition, STAFF, set()),
 }
 AREA_OWNED = (
     Household,
@@ -64,6 +69,8 @@ AREA_OWNED = (
     NeedMatch,
     ServiceRecord,
     Pledge,
+    Assessment,
+    CaseTransition,
 )
 SPONSOR_URLS = {
     "sponsor_project": "/admin/sponsor/projects/",
@@ -262,6 +269,8 @@ def _expected_ids(model, role):
         "need_match",
         "service_record",
         "pledge",
+        "assessment",
+        "case_transition",
     ],
 )
 def test_exports_hold_exactly_the_rows_in_scope(shared_app, shared_login, endpoint, role):

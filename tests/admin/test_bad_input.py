@@ -57,7 +57,9 @@ def test_duplicate_head_of_household_is_refused(app, login):
             "community": existing.community_id,
         },
     )
-    assert "已登记" in response.get_data(as_text=True)
+    # "already exists" beside the ID number (the status drop-down, whose "已登记"
+    # this once matched, is no longer on the form)
+    assert "已经存在" in response.get_data(as_text=True)
     assert _households() == before
 
 

@@ -1,9 +1,10 @@
 """Households, their members and their needs."""
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual
 from flask_admin.model.form import InlineFormAdmin
+from flask_admin.model.template import EndpointLinkRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,6 +20,7 @@ from app.admin.labels import COMMON_LABELS
 from app.extensions import db
 from app.models import Household, Member, Need
 from app.models import choices as c
+from app.services import casework
 from app.validation import InvalidValue, mask_id_number, normalize_id_number
 
 
@@ -95,6 +97,8 @@ class HouseholdView(ScopedModelView):
         "existing_support",
         "intake_channel",
         "intake_date",
+        "referrer_organisation",
+        "referrer_person",
         "assigned_worker",
         "status",
         "members",
@@ -134,8 +138,9 @@ class HouseholdView(ScopedModelView):
         "existing_support",
         "intake_channel",
         "intake_date",
+        "referrer_organisation",
+        "referrer_person",
         "assigned_worker",
-        "status",
         "notes",
     )
     form_args = {
@@ -147,8 +152,22 @@ class HouseholdView(ScopedModelView):
         # staff of the user's own area only (users are otherwise admin-only rows)
         "assigned_worker": {"query_factory": lambda: scoping.assignable_workers(current_user)},
     }
+    column_labels = {
+        "referrer_organisation": _l("Referred by (organisation)"),
+        "referrer_person": _l("Referred by (person)"),
+    }
+    column_descriptions = {
+        "referrer_organisation": _l(
+            "Required for referrals by a government department, hospital, enterprise "
+            "or institution, or a resident: the organisation or the person."
+        ),
+    }
     inline_models = (MemberInline(Member),)
     list_template = "admin/household_list.html"
+    details_template = "admin/household_details.html"
+    column_extra_row_actions = [
+        EndpointLinkRowAction("fa fa-book", ".story_view", title=_l("Case story"))
+    ]
 
     @property
     def column_filters(self):
@@ -195,6 +214,65 @@ class HouseholdView(ScopedModelView):
             "needs": HouseholdView._format_needs,
         }
         super().__init__(*args, **kwargs)
+
+    def on_model_change(self, form, model, is_created):
+        casework.check_intake(model)  # the model checks again on save; this says it early
+        super().on_model_change(form, model, is_created)
+
+    def render(self, template, **kwargs):
+        # the details page shows the case status, its next steps and the latest visit
+        if template == self.details_template and kwargs.get("model") is not None:
+            kwargs["case"] = casework.case_panel(kwargs["model"], current_user)
+        kwargs.update(label=c.label, ch=c, format_change=casework.format_change)
+        return super().render(template, **kwargs)
+
+    @expose("/story/")
+    def story_view(self):
+        """The household's story: intake, status history, visits, needs and what met
+        them, services delivered with their evidence, support plans, projects."""
+        household = self.get_one(request.args.get("id", ""))
+        if household is None:
+            abort(404)
+        story = casework.household_story(household.id, current_user)
+        if story is None:
+            abort(404)
+        return self.render(
+            "admin/household_story.html",
+            story=story,
+            case=casework.case_panel(story.household, current_user),
+            return_url=url_for(".index_view"),
+        )
+
+    @expose("/status/", methods=("POST",))
+    def change_status(self):
+        """Move the case to another status (one of those the details page offers)."""
+        if not self.can_edit:
+            abort(403)
+        household = self.get_one(request.form.get("id", ""))
+        if household is None:
+            abort(404)
+        try:
+            casework.transition_case(
+                household,
+                request.form.get("to_status", ""),
+                user=current_user,
+                note=request.form.get("note", ""),
+            )
+            db.session.commit()
+            flash(
+                _(
+                    "Case status is now: %(status)s.",
+                    status=casework.status_label(household.status),
+                ),
+                "success",
+            )
+        except InvalidValue as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        target = request.form.get("next", "")
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for(".details_view", id=household.id)
+        return redirect(target)
 
     @expose("/find/", methods=("POST",))
     def find_by_id_number(self):

@@ -1,0 +1,479 @@
+"""Casework rules: referrers, case-status moves, home visits, and the to-do list."""
+
+import datetime as dt
+import itertools
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Assessment, CaseTransition, Household, Need
+from app.models import choices as c
+from app.services import casework, todo
+from app.services.casework import NeedSpec, record_assessment, transition_case
+from app.validation import InvalidValue
+from tests.casework_helpers import SEVERITIES, area, make_household, user
+
+STATUSES = c.values(c.HOUSEHOLD_STATUSES)
+ALLOWED = set(c.CASE_TRANSITIONS)
+ILLEGAL = [pair for pair in itertools.product(STATUSES, STATUSES) if pair not in ALLOWED]
+NOW = dt.datetime(2026, 10, 20, 3, 30)
+
+
+def _transitions(household) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(CaseTransition)
+        .where(CaseTransition.household_id == household.id)
+    )
+
+
+def _visit(household, day, **kwargs):
+    return record_assessment(
+        household,
+        user=kwargs.pop("by", user("worker")),
+        visit_date=day,
+        findings="独居，行动不便",
+        severities=kwargs.pop("severities", SEVERITIES),
+        **kwargs,
+    )
+
+
+# ------------------------------------------------------------------ referrers
+@pytest.mark.parametrize("channel", casework.REFERRAL_CHANNELS)
+def test_referral_channels_need_a_referrer(app, channel):
+    with force_locale("zh_Hans_CN"), pytest.raises(InvalidValue) as refused:
+        make_household(intake_channel=channel)
+    assert "转介" in str(refused.value)
+    db.session.rollback()
+    make_household(intake_channel=channel, referrer_person="邻居 张阿姨")
+    from app.models import Organisation
+
+    hospital = db.session.scalar(select(Organisation).where(Organisation.kind == "hospital"))
+    make_household(intake_channel=channel, referrer_organisation=hospital)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("channel", ["self_request", "community_discovery"])
+def test_self_request_and_community_discovery_need_no_referrer(app, channel):
+    household = make_household(intake_channel=channel)
+    db.session.commit()
+    assert household.id is not None
+
+
+def test_changing_the_channel_to_a_referral_later_needs_a_referrer(app):
+    household = make_household()
+    db.session.commit()
+    household.intake_channel = "hospital_referral"
+    with pytest.raises(InvalidValue):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_demo_households_referred_name_their_referrer(app):
+    referred = db.session.scalars(
+        select(Household).where(Household.intake_channel.in_(casework.REFERRAL_CHANNELS))
+    ).all()
+    assert referred
+    for household in referred:
+        assert household.referrer_organisation_id or household.referrer_person
+
+
+# -------------------------------------------------------------- status moves
+def _household_in(status):
+    household = make_household(status=status, intake_date=dt.date(2026, 9, 1))
+    if status != "registered":
+        # a visit since the case opened, so "assessed" is reachable where allowed
+        db.session.add(
+            Assessment(
+                household=household,
+                visit_date=dt.date(2026, 9, 3),
+                findings="x",
+                **{f"severity_{k}": v for k, v in SEVERITIES.items()},
+            )
+        )
+    db.session.flush()
+    return household
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), sorted(ALLOWED))
+def test_every_allowed_move_is_made_and_recorded(app, from_status, to_status):
+    household = _household_in(from_status)
+    if to_status == "assessed":
+        _visit(household, dt.date(2026, 9, 5))  # records the move itself
+        moved = household.transitions[-1]
+    else:
+        worker = user("worker")
+        moved = transition_case(household, to_status, user=worker, note="理由说明", now=NOW)
+        assert moved.occurred_at == NOW and moved.note == "理由说明"
+    db.session.commit()
+    db.session.expire_all()
+    assert household.status == to_status
+    assert (moved.from_status, moved.to_status) == (from_status, to_status)
+    assert moved.actor.username == "worker"
+    assert (moved.street_id, moved.community_id) == (household.street_id, household.community_id)
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), ILLEGAL)
+def test_every_illegal_move_is_refused_and_named(app, from_status, to_status):
+    household = _household_in(from_status)
+    db.session.commit()
+    with force_locale("en"), pytest.raises(InvalidValue) as refused:
+        transition_case(household, to_status, user=user("admin"), note="试试")
+    message = str(refused.value)
+    with force_locale("en"):
+        assert c.label(c.HOUSEHOLD_STATUSES, from_status) in message
+        assert c.label(c.HOUSEHOLD_STATUSES, to_status) in message
+    db.session.rollback()
+    assert household.status == from_status
+    assert _transitions(household) == 0
+
+
+def test_the_refusal_is_in_chinese_by_default(app):
+    household = _household_in("registered")
+    with pytest.raises(InvalidValue) as refused:
+        transition_case(household, "helping", user=user("admin"))
+    message = str(refused.value)
+    assert "已登记" in message and "帮扶中" in message and "不能" in message
+
+
+def test_unknown_status_is_refused(app):
+    household = _household_in("registered")
+    with pytest.raises(InvalidValue):
+        transition_case(household, "deleted", user=user("admin"), note="x")
+
+
+@pytest.mark.parametrize(
+    ("from_status", "to_status"), [("helping", "closed"), ("closed", "registered")]
+)
+def test_closing_and_reopening_need_a_note(app, from_status, to_status):
+    household = _household_in(from_status)
+    for note in (None, "", "   "):
+        with pytest.raises(InvalidValue):
+            transition_case(household, to_status, user=user("worker"), note=note)
+    assert household.status == from_status
+    transition_case(household, to_status, user=user("worker"), note="理由")
+    assert household.status == to_status
+
+
+def test_assessed_needs_a_visit_since_the_case_opened(app):
+    household = make_household()
+    with pytest.raises(InvalidValue):
+        transition_case(household, "assessed", user=user("worker"))
+    assert household.status == "registered"
+
+
+@pytest.mark.parametrize(
+    ("username", "community"),
+    [
+        ("worker", "东郢社区"),  # same street, another community
+        ("worker", "明光社区"),
+        ("chengdong", "明光社区"),
+        ("manager", "和平社区"),  # reads everything, changes nothing
+        ("sponsor", "和平社区"),
+    ],
+)
+def test_only_users_who_may_write_the_household_move_its_case(app, username, community):
+    household = make_household(community, status="helping")
+    with pytest.raises(InvalidValue):
+        transition_case(household, "closed", user=user(username), note="越权")
+    assert household.status == "helping"
+    assert _transitions(household) == 0
+
+
+def test_status_cannot_be_set_without_a_recorded_move(app):
+    household = make_household(status="helping")
+    db.session.commit()
+    household.status = "closed"
+    with pytest.raises(InvalidValue):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.get(Household, household.id).status == "helping"
+
+
+def test_demo_statuses_match_their_history(app):
+    households = db.session.scalars(select(Household)).all()
+    for household in households:
+        if household.transitions:
+            assert household.transitions[-1].to_status == household.status
+            for before, after in itertools.pairwise(household.transitions):
+                assert before.to_status == after.from_status
+                assert (after.from_status, after.to_status) in ALLOWED
+        else:
+            assert household.status == "registered"
+
+
+# ---------------------------------------------------------------- home visits
+def test_recording_a_visit_creates_needs_and_moves_a_registered_case(app):
+    household = make_household(intake_date=dt.date(2026, 10, 1))
+    worker = user("worker")
+    visit = _visit(
+        household,
+        dt.date(2026, 10, 4),
+        visiting_worker=worker,
+        needs=[
+            NeedSpec("daily_living", "meals", "无人做饭，需要助餐", "high"),
+            {"dimension": "physiological", "category": "assistive_device", "description": "轮椅"},
+        ],
+        now=NOW,
+    )
+    db.session.commit()
+    db.session.expire_all()
+    assert visit.household_id == household.id and visit.visiting_worker_id == worker.id
+    assert visit.community_id == household.community_id
+    needs = db.session.scalars(select(Need).where(Need.assessment_id == visit.id)).all()
+    assert sorted(n.category for n in needs) == ["assistive_device", "meals"]
+    for need in needs:
+        assert need.household_id == household.id
+        assert need.status == "open" and need.identified_on == dt.date(2026, 10, 4)
+        assert need.community_id == household.community_id
+    assert household.status == "assessed"
+    (moved,) = household.transitions
+    assert (moved.from_status, moved.to_status, moved.actor_id) == (
+        "registered",
+        "assessed",
+        worker.id,
+    )
+    assert moved.occurred_at == NOW
+
+
+def test_a_second_visit_does_not_move_the_case(app):
+    household = make_household()
+    _visit(household, dt.date(2026, 10, 2))
+    transition_case(household, "helping", user=user("worker"))
+    _visit(household, dt.date(2026, 10, 9))
+    assert household.status == "helping"
+    assert len(household.assessments) == 2
+    assert _transitions(household) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"severities": {**SEVERITIES, "social": 6}}, "severity above 5"),
+        ({"severities": {**SEVERITIES, "social": 0}}, "severity below 1"),
+        ({"severities": {k: v for k, v in SEVERITIES.items() if k != "employment"}}, "missing"),
+        ({"visit_date": dt.date.today() + dt.timedelta(days=1)}, "future visit"),
+        ({"visit_date": dt.date(2026, 9, 30)}, "before intake"),
+        ({"findings": "  "}, "no findings"),
+        ({"needs": [NeedSpec("spiritual", "meals", "x")]}, "bad dimension"),
+        ({"needs": [NeedSpec("social", "meals", " ")]}, "empty need"),
+        ({"by": "worker2"}, "out of scope"),
+    ],
+)
+def test_bad_visits_are_refused_with_nothing_written(app, change, why):
+    household = make_household(intake_date=dt.date(2026, 10, 1))
+    db.session.commit()
+    kwargs = {"visit_date": dt.date(2026, 10, 3), "findings": "情况", "severities": SEVERITIES}
+    kwargs.update(change)
+    by = user(kwargs.pop("by", "worker"))
+    with pytest.raises(InvalidValue):
+        record_assessment(household, user=by, **kwargs)
+    db.session.rollback()
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Assessment)
+            .where(Assessment.household_id == household.id)
+        )
+        == 0
+    ), why
+    assert db.session.get(Household, household.id).status == "registered"
+
+
+def test_the_visiting_worker_works_in_the_area(app):
+    household = make_household()
+    with pytest.raises(InvalidValue):
+        _visit(household, dt.date(2026, 10, 3), visiting_worker=user("worker2"))
+
+
+def test_latest_visit_and_change_since_the_previous(app):
+    household = make_household()
+    _visit(household, dt.date(2026, 10, 2), severities=SEVERITIES)
+    later = {**SEVERITIES, "physiological": 3, "social": 4}
+    _visit(household, dt.date(2026, 10, 12), severities=later)
+    change = casework.assessment_change(list(household.assessments))
+    assert change.latest.visit_date == dt.date(2026, 10, 12)
+    assert change.previous.visit_date == dt.date(2026, 10, 2)
+    rows = {value: (level, delta) for value, _label, level, delta in change.rows}
+    assert rows["physiological"] == (3, -1)
+    assert rows["social"] == (4, 2)
+    assert rows["employment"] == (1, 0)
+    assert [casework.format_change(d) for d in (-1, 2, 0, None)] == ["(↓1)", "(↑2)", "(=)", ""]
+    only = casework.assessment_change(household.assessments[:1])
+    assert only.previous is None and all(delta is None for *_, delta in only.rows)
+    assert casework.assessment_change([]) is None
+
+
+# ---------------------------------------------------------------------- to-do
+def _kinds(items, household):
+    return [(i.kind, i.is_overdue) for i in items if i.household_id == household.id]
+
+
+def test_visit_is_due_for_seven_days_and_overdue_on_the_eighth(app):
+    intake = dt.date(2026, 10, 1)
+    household = make_household(intake_date=intake)
+    worker = user("worker")
+    on_time = todo.todo_items(worker, today=intake + dt.timedelta(days=7))
+    assert _kinds(on_time, household) == [("visit", False)]
+    late = todo.todo_items(worker, today=intake + dt.timedelta(days=8))
+    (item,) = [i for i in late if i.household_id == household.id]
+    assert item.is_overdue and item.days_overdue == 1
+    assert item.due_on == dt.date(2026, 10, 8) and item.overdue_since == dt.date(2026, 10, 9)
+    assert (item.endpoint, item.url_args) == ("household.story_view", {"id": household.id})
+
+
+def test_visit_overdue_days_come_from_the_config(app):
+    app.config["VISIT_OVERDUE_DAYS"] = 3
+    household = make_household(intake_date=dt.date(2026, 10, 1))
+    items = todo.todo_items(user("worker"), today=dt.date(2026, 10, 5))
+    assert _kinds(items, household) == [("visit", True)]
+
+
+def test_a_visited_case_leaves_the_list(app):
+    household = make_household(intake_date=dt.date(2026, 10, 1))
+    _visit(household, dt.date(2026, 10, 3))
+    assert _kinds(todo.todo_items(user("worker"), today=dt.date(2026, 10, 20)), household) == []
+
+
+def test_a_reopened_case_is_due_seven_days_after_reopening(app):
+    household = make_household(status="closed", intake_date=dt.date(2026, 1, 5))
+    reopened = dt.datetime(2026, 10, 10, 2, 0)
+    transition_case(household, "registered", user=user("worker"), note="再次求助", now=reopened)
+    worker = user("worker")
+    assert _kinds(todo.todo_items(worker, today=dt.date(2026, 10, 17)), household) == [
+        ("visit", False)
+    ]
+    assert _kinds(todo.todo_items(worker, today=dt.date(2026, 10, 18)), household) == [
+        ("visit", True)
+    ]
+
+
+def test_needs_open_more_than_thirty_days_are_overdue(app):
+    household = make_household(intake_date=dt.date(2026, 8, 1), status="helping")
+    today = dt.date(2026, 10, 31)
+    for days, status in ((30, "open"), (31, "open"), (45, "met")):
+        household.needs.append(
+            Need(
+                dimension="social",
+                category="policy",
+                description=f"需求{days}",
+                status=status,
+                identified_on=today - dt.timedelta(days=days),
+            )
+        )
+    db.session.flush()
+    items = [
+        i for i in todo.todo_items(user("worker"), today=today) if i.household_id == household.id
+    ]
+    assert [(i.kind, i.is_overdue, i.days_overdue) for i in items] == [("need", True, 1)]
+    assert "需求31" in items[0].title
+    assert items[0].endpoint == "need.details_view"
+
+
+WHO_SEES = {
+    "admin": True,
+    "manager": True,
+    "chengdong": True,
+    "worker": True,
+    "mingguang": False,
+    "worker2": False,
+    "sponsor": False,
+}
+
+
+@pytest.mark.parametrize(("username", "sees"), sorted(WHO_SEES.items()))
+def test_to_do_follows_the_scope_of_each_role(app, username, sees):
+    household = make_household("和平社区", intake_date=dt.date(2026, 10, 1))
+    items = todo.todo_items(user(username), today=dt.date(2026, 10, 20))
+    assert bool(_kinds(items, household)) is sees
+
+
+def test_another_community_of_the_street_is_not_the_workers(app):
+    household = make_household("东郢社区", intake_date=dt.date(2026, 10, 1))
+    today = dt.date(2026, 10, 20)
+    assert _kinds(todo.todo_items(user("worker"), today=today), household) == []
+    assert _kinds(todo.todo_items(user("chengdong"), today=today), household) == [("visit", True)]
+
+
+def test_only_mine_keeps_the_households_assigned_to_the_user(app):
+    worker = user("worker")
+    mine = make_household(intake_date=dt.date(2026, 10, 1), assigned_worker=worker)
+    nobodys = make_household(intake_date=dt.date(2026, 10, 1))
+    today = dt.date(2026, 10, 20)
+    items = todo.todo_items(worker, today=today, only_mine=True)
+    assert _kinds(items, mine) == [("visit", True)] and _kinds(items, nobodys) == []
+    assert all(i.assigned_worker_id == worker.id for i in items)
+    assert _kinds(todo.todo_items(worker, today=today), nobodys) == [("visit", True)]
+    # the clerk assigned nothing to themself
+    assert todo.todo_items(user("chengdong"), today=today, only_mine=True) == []
+
+
+def test_other_modules_add_items_through_a_provider(app):
+    def plan_months(user, today):
+        return [
+            todo.TodoItem(
+                kind="plan_evidence",
+                title="三月证据未上传",
+                due_on=today - dt.timedelta(days=3),
+                is_overdue=True,
+                endpoint="household.story_view",
+                url_args={"id": 1},
+            )
+        ]
+
+    todo.register_provider(plan_months, kind="plan_evidence", label="证据")
+    try:
+        items = todo.todo_items(user("admin"), today=dt.date(2026, 11, 1))
+        assert "三月证据未上传" in [i.title for i in items]
+        assert items[0].is_overdue
+        assert todo.todo_summary(user("admin"), today=dt.date(2026, 11, 1))["total"] == len(items)
+    finally:
+        todo.PROVIDERS.remove(plan_months)
+        todo.KIND_LABELS.pop("plan_evidence")
+
+
+def test_summary_counts_overdue_visits_and_needs(app):
+    today = dt.date(2026, 11, 1)
+    summary = todo.todo_summary(user("chengdong"), today=today)
+    items = todo.todo_items(user("chengdong"), today=today)
+    assert summary["visits_overdue"] == sum(i.kind == "visit" and i.is_overdue for i in items)
+    assert summary["needs_overdue"] == sum(i.kind == "need" for i in items)
+    assert summary["total"] == len(items)
+    assert summary["visits_overdue"] > 0 and summary["needs_overdue"] > 0  # demo has some
+    chengdong = area("城东街道")
+    assert {i.household_id for i in items} <= set(
+        db.session.scalars(select(Household.id).where(Household.street_id == chengdong.id))
+    )
+
+
+# ------------------------------------------------------------------------ CLI
+def test_cli_moves_a_case_through_the_same_rule(app):
+    household = make_household(status="helping")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["case-status", str(household.id), "closed", "--user", "worker"])
+    assert refused.exit_code != 0 and "结案" in refused.output
+    refused = runner.invoke(
+        args=["case-status", str(household.id), "registered", "--user", "worker", "--note", "x"]
+    )
+    assert refused.exit_code != 0
+    out_of_scope = runner.invoke(
+        args=["case-status", str(household.id), "closed", "--user", "worker2", "--note", "x"]
+    )
+    assert out_of_scope.exit_code != 0
+    done = runner.invoke(
+        args=["case-status", str(household.id), "closed", "--user", "worker", "--note", "完成"]
+    )
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    assert household.status == "closed"
+    assert household.transitions[-1].actor.username == "worker"
+
+
+def test_cli_lists_the_todo(app):
+    make_household(intake_date=dt.date(2026, 10, 1), assigned_worker=user("worker"))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["todo", "--user", "worker", "--mine"])
+    assert result.exit_code == 0 and "visit" in result.output and "overdue" in result.output
