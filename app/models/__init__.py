@@ -76,6 +76,10 @@ HOUSEHOLD_PART_MODELS = (
 )
 
 
+#: records that own evidence files (``StoredFile``) whose copies must follow them
+FILE_OWNER_MODELS = (ServiceRecord, SupportPlan, PlanMonth)
+
+
 def _changed(obj, *attrs) -> bool:
     state = inspect(obj)
     return any(state.attrs[a].history.has_changes() for a in attrs)
@@ -139,10 +143,16 @@ def _derive_areas(session: Session) -> None:
                 obj.street_id, obj.community_id = project.street_id, project.community_id
         elif isinstance(obj, LedgerEntry) and obj in session.new:
             _derive_ledger_areas(session, obj)
-    # files last: they copy their owner's areas, derived above
+    # files last: they copy their owner's areas, derived above, and follow an owner
+    # that moves to another household or project
     for obj in changed:
         if isinstance(obj, StoredFile):
             obj.copy_owner_areas()
+        elif isinstance(obj, FILE_OWNER_MODELS) and obj not in session.new:
+            moved = [a for a in ("household", "project") if hasattr(type(obj), a)]
+            if _changed(obj, *moved, *(f"{a}_id" for a in moved)):
+                for stored in obj.files:
+                    stored.copy_owner_areas()
 
 
 def _derive_ledger_areas(session: Session, entry: LedgerEntry) -> None:

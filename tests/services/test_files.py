@@ -332,3 +332,18 @@ def test_anonymous_download_goes_to_login(app):
 @pytest.mark.parametrize("path", ["/files/0", "/files/-1", "/files/abc", "/files/99999999"])
 def test_bad_file_ids_are_not_found(app, login, path):
     assert login("district_admin").get(path).status_code == 404
+
+
+def test_files_follow_their_record_to_another_project(app):
+    """A service record moved onto a sponsored project: its shareable photo becomes
+    visible to that project's sponsor, and no longer to anyone else's."""
+    first, second = db.session.scalars(select(Project).order_by(Project.id).limit(2)).all()
+    record = service_record(project=first)
+    (row,) = files.attach_files(
+        [("shared.jpg", jpeg_bytes())], service_record=record, is_shareable=True
+    )
+    db.session.commit()
+    assert row.project_id == first.id
+    record.project = second
+    db.session.commit()
+    assert db.session.get(StoredFile, row.id).project_id == second.id
