@@ -77,3 +77,13 @@ def register_cli(app: Flask) -> None:
             if not dry_run:
                 path.unlink(missing_ok=True)
         click.echo(f"{'found' if dry_run else 'removed'} {len(orphans)} orphan file(s)")
+
+    @app.cli.command("fund-check")
+    def fund_check_command():
+        """Check that the special fund's balance equals the sum of its ledger."""
+        from app.services.fund import check_balance
+
+        held, summed = check_balance()
+        click.echo(f"balance {held}; ledger sum {summed}")
+        if held != summed:
+            raise click.ClickException("the balance and the ledger differ")

@@ -74,8 +74,8 @@ def config_for(url: str, **extra):
     return type("Cfg", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, **extra})
 
 
-def build_schema_and_seed(url: str) -> None:
-    app = create_app(config_for(url))
+def build_schema_and_seed(url: str, upload_folder: str) -> None:
+    app = create_app(config_for(url, UPLOAD_FOLDER=upload_folder))
     with app.app_context():
         db.create_all()
         seed_demo(DEMO_HOUSEHOLDS)
@@ -92,14 +92,14 @@ class Backend:
         self.created: list[str] = []
         if name == "sqlite":
             self.template = self.tmp / "template.sqlite3"
-            build_schema_and_seed(f"sqlite:///{self.template}")
+            build_schema_and_seed(f"sqlite:///{self.template}", str(self.tmp / "uploads"))
         else:
             self.engine, base = _pg_admin_engine()
             self.base_url = base
             self.template = f"yijia_tpl_{uuid.uuid4().hex[:8]}"
             with self.engine.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{self.template}"'))
-            build_schema_and_seed(self._url(self.template))
+            build_schema_and_seed(self._url(self.template), str(self.tmp / "uploads"))
 
     def _url(self, name: str) -> str:
         return self.base_url.set(database=name).render_as_string(hide_password=False)

@@ -12,11 +12,14 @@ from app.models import (
     Area,
     HardshipCategory,
     Household,
+    LedgerEntry,
     Member,
     Need,
     Organisation,
+    PlanMonth,
     Project,
     Resource,
+    SupportPlan,
     User,
 )
 from app.models.choices import ROLES, label
@@ -65,6 +68,7 @@ class LandingView(AdminIndexView):
 
 
 def init_admin(app) -> Admin:
+    from app.admin.views.fund import FundOverviewView, LedgerView, PlanMonthView, SupportPlanView
     from app.admin.views.households import HouseholdView, MemberView, NeedView
     from app.admin.views.projects import ProjectView, SponsorProjectView
     from app.admin.views.reference import AreaView, HardshipCategoryView, UserView
@@ -77,6 +81,7 @@ def init_admin(app) -> Admin:
         index_view=LandingView(name=_l("Home"), url="/admin"),
     )
     records, projects, settings = _l("Records"), _l("Projects"), _l("Settings")
+    fund = _l("Special fund")
     views = [
         HouseholdView(Household, name=_l("Households"), category=records, endpoint="household"),
         MemberView(Member, name=_l("Household members"), category=records, endpoint="member"),
@@ -91,6 +96,16 @@ def init_admin(app) -> Admin:
             name=_l("Sponsorable projects"),
             endpoint="sponsor_project",
             url="/admin/sponsor/projects",
+        ),
+        FundOverviewView(
+            name=_l("Fund overview"), category=fund, endpoint="fund", url="/admin/fund"
+        ),
+        LedgerView(LedgerEntry, name=_l("Ledger"), category=fund, endpoint="ledger"),
+        SupportPlanView(
+            SupportPlan, name=_l("Support plans"), category=fund, endpoint="support_plan"
+        ),
+        PlanMonthView(
+            PlanMonth, name=_l("Support-plan months"), category=fund, endpoint="plan_month"
         ),
         AreaView(Area, name=_l("Areas"), category=settings, endpoint="area"),
         HardshipCategoryView(

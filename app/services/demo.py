@@ -24,6 +24,7 @@ from app.models import (
     User,
 )
 from app.models import choices as c
+from app.services.demo_fund import seed_fund
 from app.validation import id_check_digit
 
 DEMO_PASSWORD = "yijia-demo-2019"
@@ -344,5 +345,6 @@ def seed_demo(households: int = 100) -> dict:
         db.session.add(project)
 
     db.session.commit()
+    seed_fund()
     after = {m.__name__: db.session.query(m).count() for m in (Area, Household, Project, User)}
     return {k: after[k] - before[k] for k in after}
