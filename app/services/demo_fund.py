@@ -48,7 +48,11 @@ def seed_fund() -> int:
     east = _one(Project, Project.street_id == chengdong.id)
     west = _one(Project, Project.street_id == mingguang.id)
     home = _one(Household, Household.community_id == heping.id)
-    far = _one(Household, Household.community_id == zhanxi.id)
+    far = _one(Household, Household.community_id == zhanxi.id) or _one(
+        Household, Household.street_id != chengdong.id
+    )
+    if None in (east, west, home, far):
+        return 0
     receipt = [("收据.jpg", _image((230, 230, 230)))]
 
     fund.post_donation(

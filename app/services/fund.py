@@ -401,7 +401,14 @@ def _disburse(
 
 def _claim_month_for_payment(month: PlanMonth) -> None:
     """checked → paid with one conditional UPDATE: only one payment wins."""
-    if month.status == "paid" or month.payment is not None:
+    if month.status != "paid" and month.payment is not None:
+        raise InvalidValue(
+            _l(
+                "This month's payment was reversed; a month is paid through its plan only "
+                "once, so post its payment as an ordinary disbursement."
+            )
+        )
+    if month.status == "paid":
         raise InvalidValue(_l("This month has already been paid."))
     if month.status != "checked" or not month.is_evidence_accepted:
         raise InvalidValue(
@@ -556,6 +563,8 @@ def create_plan(
     def work():
         if not (name or "").strip():
             raise InvalidValue(_l("Give the plan a name."))
+        if household is None:
+            raise InvalidValue(_l("Choose the household the plan supports."))
         with db.session.no_autoflush:
             plan = _new_plan()
             allowed = scoping.can_write_row(plan, user)

@@ -144,7 +144,7 @@ def test_bad_files_are_refused_with_a_reason_and_nothing_is_written(app, name, d
     with pytest.raises(files.RejectedFile) as refused:
         files.attach_files([("ok.jpg", jpeg_bytes()), (name, data)], service_record=record)
     assert message in str(refused.value)
-    assert db.session.scalar(select(StoredFile)) is None
+    assert db.session.scalar(select(StoredFile).filter_by(service_record_id=record.id)) is None
     assert not any(p.is_file() for p in files.upload_root().rglob("*"))
 
 
@@ -210,7 +210,7 @@ def test_failed_commit_leaves_no_file(app):
         db.session.commit()
     db.session.rollback()
     assert not path.is_file()
-    assert db.session.scalar(select(StoredFile)) is None
+    assert db.session.scalar(select(StoredFile).filter_by(service_record_id=record.id)) is None
 
 
 def test_deleting_a_record_deletes_its_files_after_commit(app):
@@ -226,7 +226,7 @@ def test_deleting_a_record_deletes_its_files_after_commit(app):
     db.session.delete(db.session.get(ServiceRecord, record.id))
     db.session.commit()
     assert not path.is_file() and not thumb.is_file()
-    assert db.session.scalar(select(StoredFile)) is None
+    assert db.session.scalar(select(StoredFile).filter_by(service_record_id=record.id)) is None
 
 
 def test_sweep_finds_files_without_rows(app):
