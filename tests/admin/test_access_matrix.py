@@ -18,11 +18,14 @@ from app.models import (
     Area,
     HardshipCategory,
     Household,
+    LedgerEntry,
     Member,
     Need,
     Organisation,
+    PlanMonth,
     Project,
     Resource,
+    SupportPlan,
     User,
     project_sponsors,
 )
@@ -44,6 +47,11 @@ VIEWS = {
     "area": (Area, STAFF, ADMIN),
     "hardship_category": (HardshipCategory, STAFF, ADMIN),
     "user": (User, ADMIN, ADMIN),
+    # the ledger is never edited or deleted, by anyone: posting has its own forms
+    "ledger": (LedgerEntry, {"district_admin", "district_manager", "street_clerk"}, set()),
+    "support_plan": (SupportPlan, STAFF, {"district_admin", "street_clerk"}),
+    # months change only through evidence upload, check and payment (own endpoints)
+    "plan_month": (PlanMonth, STAFF, set()),
 }
 AREA_OWNED = (Household, Member, Need, Resource, Organisation, Project)
 
