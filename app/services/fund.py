@@ -515,7 +515,8 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
 def sync_plan_months(plan: SupportPlan) -> None:
     """One ``PlanMonth`` per month from ``starts_on`` to ``ends_on``: missing months
     are added; months outside the range are removed if nothing happened in them yet,
-    otherwise the change is refused."""
+    otherwise the change is refused. Months follow the plan's household only while
+    nothing happened in them either."""
     if plan.starts_on is None or plan.ends_on is None:
         raise InvalidValue(_l("Enter the first and the last month of the plan."))
     if plan.ends_on < plan.starts_on:
@@ -536,6 +537,17 @@ def sync_plan_months(plan: SupportPlan) -> None:
                 )
             plan.months.remove(row)
     household = plan.resolved_household()
+    for row in plan.months:
+        if household is not None and row.household_id not in (None, household.id):
+            # the plan now supports another household: months without evidence follow
+            if row.files or row.payment is not None or row.status != "awaiting_evidence":
+                raise InvalidValue(
+                    _l(
+                        "This plan already has evidence or payments; it cannot move to "
+                        "another household. End it and make a new plan."
+                    )
+                )
+            row.household = household
     for month in wanted:
         if month not in have:
             plan.months.append(PlanMonth(month=month, household=household))

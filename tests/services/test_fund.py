@@ -8,10 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from flask_migrate import upgrade
 from PIL import Image
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from app import create_app
 from app.extensions import db
 from app.models import (
     Area,
@@ -28,6 +30,7 @@ from app.models import (
 )
 from app.services import fund
 from app.validation import InvalidValue
+from tests.conftest import config_for
 
 TODAY = dt.date(2026, 11, 15)
 
@@ -612,3 +615,45 @@ def test_months_without_evidence_are_on_the_to_do_list(app):
             for i in fund.plan_month_todo_items(user("worker"), dt.date(2026, 10, 31))
             if "睦邻" in i.title
         ]
+
+
+def test_a_plan_moves_to_another_household_only_before_anything_happened(plan):
+    other = db.session.scalar(
+        select(Household).where(
+            Household.community_id == area("和平社区").id, Household.id != plan.household_id
+        )
+    )
+    plan.household = other
+    fund.sync_plan_months(plan)
+    db.session.commit()
+    assert {m.household_id for m in plan.months} == {other.id}
+    fund.upload_month_evidence(plan.months[0], user=user("worker"), photos=[("a.jpg", jpeg())])
+    plan.household = good_neighbour_plan().household
+    with pytest.raises(InvalidValue):
+        fund.sync_plan_months(plan)
+    db.session.rollback()
+
+
+def test_the_migrations_make_the_ledger_triggers(backend):
+    """``flask db upgrade`` (not only ``create_all``) builds the immutability triggers."""
+    url = backend.fresh_empty()
+    application = create_app(config_for(url))
+    with application.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parents[2] / "migrations"))
+        db.session.execute(text("INSERT INTO fund_accounts (id, name, balance) VALUES (1, 'f', 5)"))
+        db.session.execute(
+            text(
+                "INSERT INTO fund_ledger (id, account_id, entry_type, direction, amount_yuan,"
+                " posted_on, posted_at) VALUES (1, 1, 'donation', 'in', 5, '2026-01-01',"
+                " '2026-01-01 00:00:00')"
+            )
+        )
+        db.session.commit()
+        for statement in ("UPDATE fund_ledger SET amount_yuan = 6", "DELETE FROM fund_ledger"):
+            with pytest.raises(DBAPIError, match="immutable"):
+                db.session.execute(text(statement))
+            db.session.rollback()
+        assert db.session.scalar(text("SELECT amount_yuan FROM fund_ledger")) == 5
+        db.session.remove()
+        db.engine.dispose()
+    backend.drop(url)
