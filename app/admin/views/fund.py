@@ -97,6 +97,15 @@ def _month(_view, _context, model, name):
     return f"{value:%Y-%m}" if value else ""
 
 
+def _tick(_view, _context, model, name):
+    return "✓" if getattr(model, name) else "—"
+
+
+def _minute(_view, _context, model, name):
+    value = getattr(model, name)
+    return f"{value:%Y-%m-%d %H:%M}" if value else ""
+
+
 def _may_post() -> bool:
     return current_user.is_authenticated and scoping.may_write(LedgerEntry, current_user)
 
@@ -216,6 +225,7 @@ class LedgerView(ScopedModelView):
         "amount_yuan": _yuan,
         "reverses": lambda _v, _c, m, _n: f"#{m.reverses_id}" if m.reverses_id else "",
         "reversed_by": lambda _v, _c, m, _n: f"#{m.reversed_by.id}" if m.reversed_by else "",
+        "posted_at": _minute,
     }
     column_formatters_export = {
         "reverses": lambda _v, _c, m, _n: m.reverses_id or "",
@@ -584,7 +594,7 @@ class PlanMonthView(ScopedModelView):
     )
     column_default_sort = [("month", True), ("id", True)]
     column_sortable_list = ("id", "month", "status")
-    column_formatters = {"month": _month}
+    column_formatters = {"month": _month, "is_evidence_accepted": _tick, "checked_at": _minute}
     column_formatters_export = {"month": _month}
     details_template = "admin/fund/plan_month_details.html"
 
