@@ -119,3 +119,13 @@ def register_cli(app: Flask) -> None:
         for item in todo_items(user, only_mine=mine):
             late = f" overdue {item.days_overdue}d" if item.is_overdue else ""
             click.echo(f"{item.due_on} {item.kind}{late} #{item.household_id} {item.title}")
+
+    @app.cli.command("fund-check")
+    def fund_check_command():
+        """Check that the special fund's balance equals the sum of its ledger."""
+        from app.services.fund import check_balance
+
+        held, summed = check_balance()
+        click.echo(f"balance {held}; ledger sum {summed}")
+        if held != summed:
+            raise click.ClickException("the balance and the ledger differ")

@@ -14,14 +14,17 @@ from app.models import (
     CaseTransition,
     HardshipCategory,
     Household,
+    LedgerEntry,
     Member,
     Need,
     NeedMatch,
     Organisation,
+    PlanMonth,
     Pledge,
     Project,
     Resource,
     ServiceRecord,
+    SupportPlan,
     User,
 )
 from app.models.choices import ROLES, label
@@ -71,6 +74,7 @@ class LandingView(AdminIndexView):
 
 def init_admin(app) -> Admin:
     from app.admin.views.casework import AssessmentView, CaseTransitionView, TodoView
+    from app.admin.views.fund import FundOverviewView, LedgerView, PlanMonthView, SupportPlanView
     from app.admin.views.households import HouseholdView, MemberView, NeedView
     from app.admin.views.matching import NeedMatchView, UnmatchedNeedsView
     from app.admin.views.pledges import PledgeView, SponsorImpactView, SponsorPledgeView
@@ -86,6 +90,7 @@ def init_admin(app) -> Admin:
         index_view=LandingView(name=_l("Home"), url="/admin"),
     )
     records, projects, settings = _l("Records"), _l("Projects"), _l("Settings")
+    fund = _l("Special fund")
     views = [
         TodoView(name=_l("To-do"), endpoint="todo", url="/admin/todo"),
         HouseholdView(Household, name=_l("Households"), category=records, endpoint="household"),
@@ -127,6 +132,16 @@ def init_admin(app) -> Admin:
         ),
         SponsorImpactView(
             name=_l("Our support"), endpoint="sponsor_impact", url="/admin/sponsor/impact"
+        ),
+        FundOverviewView(
+            name=_l("Fund overview"), category=fund, endpoint="fund", url="/admin/fund"
+        ),
+        LedgerView(LedgerEntry, name=_l("Ledger"), category=fund, endpoint="ledger"),
+        SupportPlanView(
+            SupportPlan, name=_l("Support plans"), category=fund, endpoint="support_plan"
+        ),
+        PlanMonthView(
+            PlanMonth, name=_l("Support-plan months"), category=fund, endpoint="plan_month"
         ),
         AreaView(Area, name=_l("Areas"), category=settings, endpoint="area"),
         HardshipCategoryView(

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    DDL,
     Boolean,
     CheckConstraint,
     Date,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -367,3 +369,31 @@ class PlanMonth(HouseholdPartMixin, TrackedMixin, db.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} · {self.month:%Y-%m}"
+
+
+# Posted ledger rows are immutable in the database too, whatever client writes: the
+# same triggers are made by ``db.create_all()`` (here) and by the migration
+# ``d4b7e2a91c05``. The ORM guard in ``app/models/__init__.py`` gives the friendly
+# message; these stop direct SQL.
+LEDGER_IMMUTABLE_MESSAGE = "fund_ledger rows are immutable; post a reversing entry"
+SQLITE_LEDGER_TRIGGERS = [
+    f"CREATE TRIGGER fund_ledger_no_{op.lower()} BEFORE {op} ON fund_ledger "
+    f"BEGIN SELECT RAISE(ABORT, '{LEDGER_IMMUTABLE_MESSAGE}'); END"
+    for op in ("UPDATE", "DELETE")
+]
+POSTGRESQL_LEDGER_TRIGGERS = [
+    "CREATE OR REPLACE FUNCTION fund_ledger_immutable() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    f"RAISE EXCEPTION '{LEDGER_IMMUTABLE_MESSAGE}' USING ERRCODE = 'restrict_violation'; "
+    "END $$",
+    "CREATE TRIGGER fund_ledger_immutable BEFORE UPDATE OR DELETE ON fund_ledger "
+    "FOR EACH ROW EXECUTE FUNCTION fund_ledger_immutable()",
+]
+for _statement in SQLITE_LEDGER_TRIGGERS:
+    event.listen(
+        LedgerEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite")
+    )
+for _statement in POSTGRESQL_LEDGER_TRIGGERS:
+    event.listen(
+        LedgerEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
+    )

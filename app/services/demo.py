@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.models import choices as c
 from app.services.demo_casework import referrer_for, seed_casework
+from app.services.demo_fund import seed_fund
 from app.services.demo_matching import seed_matching
 from app.services.demo_pledges import seed_pledges
 from app.validation import id_check_digit
@@ -351,5 +352,6 @@ def seed_demo(households: int = 100) -> dict:
     seed_casework()
     seed_matching(today)  # matches and service records: app/services/demo_matching.py
     seed_pledges()
+    seed_fund()
     after = {m.__name__: db.session.query(m).count() for m in (Area, Household, Project, User)}
     return {k: after[k] - before[k] for k in after}

@@ -195,3 +195,8 @@ def todo_summary(user, today: dt.date | None = None) -> dict:
         "overdue": sum(1 for i in items if i.is_overdue),
         "total": len(items),
     }
+
+
+# Providers registered by other modules: imported here so that every caller of
+# ``todo_items`` sees them, however the app was started.
+from app.services import fund as _fund  # noqa: E402, F401

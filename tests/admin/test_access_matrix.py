@@ -20,14 +20,17 @@ from app.models import (
     CaseTransition,
     HardshipCategory,
     Household,
+    LedgerEntry,
     Member,
     Need,
     NeedMatch,
     Organisation,
+    PlanMonth,
     Pledge,
     Project,
     Resource,
     ServiceRecord,
+    SupportPlan,
     User,
     project_sponsors,
 )
@@ -58,6 +61,11 @@ VIEWS = {
     "assessment": (Assessment, STAFF, WRITERS),
     # read-only: rows are written by casework.transition_case only
     "case_transition": (CaseTransition, STAFF, set()),
+    # the ledger is never edited or deleted, by anyone: posting has its own forms
+    "ledger": (LedgerEntry, {"district_admin", "district_manager", "street_clerk"}, set()),
+    "support_plan": (SupportPlan, STAFF, {"district_admin", "street_clerk"}),
+    # months change only through evidence upload, check and payment (own endpoints)
+    "plan_month": (PlanMonth, STAFF, set()),
 }
 AREA_OWNED = (
     Household,
@@ -71,6 +79,9 @@ AREA_OWNED = (
     Pledge,
     Assessment,
     CaseTransition,
+    LedgerEntry,
+    SupportPlan,
+    PlanMonth,
 )
 SPONSOR_URLS = {
     "sponsor_project": "/admin/sponsor/projects/",
@@ -271,11 +282,17 @@ def _expected_ids(model, role):
         "pledge",
         "assessment",
         "case_transition",
+        "ledger",
+        "support_plan",
+        "plan_month",
     ],
 )
 def test_exports_hold_exactly_the_rows_in_scope(shared_app, shared_login, endpoint, role):
-    model = VIEWS[endpoint][0]
+    model, readers, _writers = VIEWS[endpoint]
     client = shared_login(role)
+    if role not in readers:
+        assert client.get(url(endpoint, "export/csv/")).status_code == 403
+        return
     assert _export_ids(client, endpoint) == _expected_ids(model, role)
 
 

@@ -71,6 +71,7 @@ def live_server(tmp_path_factory):
 
     class BrowserConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp}/b.sqlite3"
+        UPLOAD_FOLDER = str(tmp / "uploads")  # the demo fund's evidence files
         WTF_CSRF_ENABLED = True
 
     app = create_app(BrowserConfig)

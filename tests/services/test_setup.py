@@ -84,6 +84,7 @@ def test_cli_sets_up_a_deployment(tmp_path):
         **os.environ,
         "FLASK_APP": "wsgi.py",
         "DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3",
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "PYTHONPATH": str(ROOT),
     }
     flask = [sys.executable, "-m", "flask"]
