@@ -59,9 +59,12 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        if not user_id.isdigit():
+        from app.validation import parse_id
+
+        pk = parse_id(user_id)
+        if pk is None:
             return None
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, pk)
         return user if user is not None and user.is_active else None
 
 

@@ -15,11 +15,14 @@ from app.admin import scoping
 from app.extensions import db
 from app.models import StoredFile
 from app.services import files
+from app.validation import MAX_ID
 
 bp = Blueprint("files", __name__, url_prefix="/files")
 
 
 def visible_file(file_id: int) -> StoredFile:
+    if not 0 < file_id <= MAX_ID:
+        abort(404)
     stored = db.session.scalars(
         scoping.visible(StoredFile, current_user).where(StoredFile.id == file_id)
     ).first()
@@ -48,7 +51,11 @@ def download(file_id: int):
     if not path.is_file():
         abort(404)
     response = send_file(path, mimetype=stored.content_type, conditional=False, etag=False)
-    response.headers["Content-Disposition"] = _disposition("attachment", stored.original_name)
+    # a sponsor never gets the uploaded name: it may name a household or an address
+    name = stored.original_name if current_user.is_staff else f"photo-{stored.id}"
+    if not current_user.is_staff:
+        name += files.file_path(stored).suffix
+    response.headers["Content-Disposition"] = _disposition("attachment", name)
     return _protect(response)
 
 

@@ -85,10 +85,11 @@ def normalize_money(value, *, allow_none: bool = True) -> Decimal | None:
         raise InvalidValue(_l("Enter an amount in yuan, such as 450 or 15.50."))
     if amount < 0:
         raise InvalidValue(_l("An amount cannot be negative."))
-    if amount != amount.quantize(Decimal("0.01")):
-        raise InvalidValue(_l("An amount has at most two decimal places."))
+    # size first: quantize() itself fails on numbers such as 1e30
     if amount >= Decimal("10000000000"):
         raise InvalidValue(_l("This amount is too large."))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidValue(_l("An amount has at most two decimal places."))
     return amount
 
 
@@ -123,3 +124,19 @@ HIDDEN = "***"
 #: and to check that nobody's page leaks them.
 ID_NUMBER_PATTERN = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
 PHONE_PATTERN = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+#: the largest id a table holds (PostgreSQL ``integer``)
+MAX_ID = 2**31 - 1
+
+
+def parse_id(raw) -> int | None:
+    """A record id from a URL or a form: plain ASCII digits within range, else None.
+
+    (``"²".isdigit()`` is True but ``int("²")`` fails; a 30-digit id overflows the
+    database: both must answer 404, never 500.)"""
+    text = str(raw if raw is not None else "").strip()
+    if not text or len(text) > 10 or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None

@@ -28,6 +28,7 @@ from app.models import (
     User,
 )
 from app.models.choices import ROLES, label
+from app.validation import parse_id
 
 
 class LandingView(AdminIndexView):
@@ -62,7 +63,8 @@ class LandingView(AdminIndexView):
         if raw == "":
             session.pop("street_id", None)
         else:
-            street = db.session.get(Area, int(raw)) if raw.isdigit() else None
+            pk = parse_id(raw)
+            street = db.session.get(Area, pk) if pk is not None else None
             if street is None or street.level != "street":
                 abort(404)
             session["street_id"] = street.id

@@ -38,7 +38,7 @@ from app.admin import scoping
 from app.admin.labels import COMMON_LABELS
 from app.extensions import db
 from app.models import Area
-from app.validation import HIDDEN, InvalidValue, mask_id_number, mask_phone
+from app.validation import HIDDEN, InvalidValue, mask_id_number, mask_phone, parse_id
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,8 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return scoping.readable(self.model, current_user)
 
     def get_one(self, pk):
-        try:
-            pk = int(pk)
-        except (TypeError, ValueError):
+        pk = parse_id(pk)
+        if pk is None:
             return None
         with db.session.no_autoflush:
             return self.get_query().filter(self.model.id == pk).one_or_none()
@@ -78,7 +77,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
     def get_list(self, term, offset=0, limit=10):
         term = _escape_like((term or "").strip())[:50]
         limit = max(1, min(int(limit or 10), self.max_limit))
-        offset = max(0, int(offset or 0))
+        offset = min(max(0, int(offset or 0)), 10_000)
         query = self.get_query().filter(
             or_(*(cast(f, String).ilike(f"%{term}%", escape="\\") for f in self._cached_fields))
         )
@@ -183,11 +182,8 @@ class ScopedModelView(ModelView):
 
     def get_one(self, id):
         """One row by id, through the scope; anything but a plain integer id is None."""
-        try:
-            pk = int(str(id))
-        except (TypeError, ValueError):
-            return None
-        if pk <= 0 or pk > 2**62:
+        pk = parse_id(id)
+        if pk is None:
             return None
         return self.get_query().filter(self.model.id == pk).one_or_none()
 
@@ -244,7 +240,7 @@ class ScopedModelView(ModelView):
     )
     def action_delete(self, ids):
         # Ids arrive as strings; PostgreSQL will not compare them with integer keys.
-        return super().action_delete([int(i) for i in ids if str(i).isdigit()])
+        return super().action_delete([pk for pk in map(parse_id, ids) if pk is not None])
 
     def handle_action(self, return_view=None):
         if request.form.get("action") and not self.is_action_allowed(request.form["action"]):
@@ -383,11 +379,21 @@ class ScopedModelView(ModelView):
         """Header and rows of display values, masked, Excel-safe."""
         count, query = self._export_rows()
         header = [str(label) for _name, label in self._export_columns]
-        rows = (
-            [excel_safe(self.get_export_value(row, name)) for name, _label in self._export_columns]
-            for row in query
-        )
-        return count, header, rows
+
+        def rows():
+            try:
+                for row in query:
+                    yield [
+                        excel_safe(self.get_export_value(row, name))
+                        for name, _label in self._export_columns
+                    ]
+            finally:
+                # the rows stream from an open result of the session that built the
+                # query: give its connection back now (also when a download is cut
+                # off), not at garbage collection, or a burst of exports drains the pool
+                query.session.close()
+
+        return count, header, rows()
 
     def _attachment(self, filename: str) -> str:
         ascii_name = filename.encode("ascii", "ignore").decode() or "export"
@@ -413,14 +419,17 @@ class ScopedModelView(ModelView):
         def generate():
             buffer = io.StringIO()
             writer = csv.writer(buffer)
-            yield "\ufeff"  # BOM: Excel then reads UTF-8 Chinese correctly
-            writer.writerow(header)
-            for row in rows:
-                writer.writerow(row)
+            try:
+                yield "\ufeff"  # BOM: Excel then reads UTF-8 Chinese correctly
+                writer.writerow(header)
+                for row in rows:
+                    writer.writerow(row)
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
                 yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-            yield buffer.getvalue()
+            finally:
+                rows.close()
 
         return Response(
             stream_with_context(generate()),

@@ -208,6 +208,11 @@ def read_criterion(model, scope: Scope):
         return false()
     if scope.role == "sponsor":
         return _sponsor_criterion(model, scope)
+    if model is StoredFile:
+        return and_(
+            or_(_owned_within(model, scope), _owned_above(model, scope)),
+            _ledger_evidence_within(scope, read_criterion),
+        )
     if model in AREA_OWNED:
         return or_(_owned_within(model, scope), _owned_above(model, scope))
     if model is Area:
@@ -258,9 +263,20 @@ def write_criterion(model, scope: Scope):
     """SQL criterion for the rows of ``model`` that ``scope`` may change or delete."""
     if scope.role not in WRITE_ROLES.get(model, ()):
         return false()
+    if model is StoredFile:
+        return and_(_owned_within(model, scope), _ledger_evidence_within(scope, write_criterion))
     if model in AREA_OWNED:
         return _owned_within(model, scope)
     return true()
+
+
+def _ledger_evidence_within(scope: Scope, criterion):
+    """A receipt or invoice of the special fund follows the ledger's rules, not only
+    its area: a community worker, who may not open the ledger, may not download it."""
+    return or_(
+        StoredFile.ledger_entry_id.is_(None),
+        StoredFile.ledger_entry_id.in_(select(LedgerEntry.id).where(criterion(LedgerEntry, scope))),
+    )
 
 
 def visible(model, user, query=None):

@@ -10,11 +10,11 @@ may raise ``InvalidValue``, which aborts the flush with nothing written.
 """
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, inspect, update
+from sqlalchemy import case, event, inspect, update
 from sqlalchemy.orm import Session
 
 from app.models.area import Area, AreaOwnedMixin
-from app.models.base import TrackedMixin, stamp_tracked
+from app.models.base import TrackedMixin, stamp_tracked, utcnow
 from app.models.casework import (
     Assessment,
     CaseTransition,
@@ -182,9 +182,37 @@ def _refuse_changes_to_posted_entries(session: Session) -> None:
                 raise InvalidValue(_l("A posted ledger entry cannot be changed; post a reversal."))
 
 
+def _give_back_capacity_of_gone_needs(session: Session) -> None:
+    """A need that is deleted (alone or with its household) or withdrawn no longer
+    uses its resources: its active matches end and their capacity returns, whichever
+    way in (need list, household delete, assessment page, CLI)."""
+    ending = [m for m in session.deleted if isinstance(m, NeedMatch) and m.status == "active"]
+    for need in list(session.dirty):
+        if isinstance(need, Need) and need.status == "withdrawn" and _changed(need, "status"):
+            for match in need.matches:
+                if match.status == "active":
+                    match.status = "released"
+                    match.released_at = utcnow()
+                    ending.append(match)
+    for match in ending:
+        session.execute(
+            update(Resource)
+            .where(Resource.id == match.resource_id)
+            .values(
+                used_quantity=Resource.used_quantity - match.quantity,
+                status=case((Resource.status == "exhausted", "available"), else_=Resource.status),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        resource = session.identity_map.get(session.identity_key(Resource, match.resource_id))
+        if resource is not None:
+            session.expire(resource, ["used_quantity", "status"])
+
+
 @event.listens_for(Session, "before_flush")
 def _before_flush(session, flush_context, instances) -> None:
     _refuse_changes_to_posted_entries(session)
+    _give_back_capacity_of_gone_needs(session)
     _derive_areas(session)
     stamp_tracked(session, flush_context, instances)
     for obj in list(session.new) + list(session.dirty):

@@ -116,7 +116,13 @@ class StoredFile(TrackedMixin, db.Model):
         owner = self.owner
         if owner is None:
             return
+        before = self.project_id
         copy_areas(self, owner)
+        project = getattr(owner, "project", None)
+        after = project.id if project is not None else getattr(owner, "project_id", None)
+        if self.id is not None and before != after:
+            # shared with one project's sponsors is not shared with another's
+            self.is_shareable = False
 
     def check_consistency(self) -> None:
         if len(self._owners()) != 1:

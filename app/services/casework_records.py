@@ -67,11 +67,8 @@ def complete_service_record(
     new_files = files.attach_files(
         evidence, kind=evidence_kind, caption=evidence_caption, service_record=record
     )
-    # files copy their record's household, project and areas (for scoping and for the
-    # sponsors of the project): keep existing files in step when the record changes
-    for stored in record.files:
-        if stored not in new_files:
-            stored.copy_owner_areas()
+    # existing files follow the record to another project or household (and lose
+    # "shareable"): the session hook in app/models/__init__.py does it on flush
     if mark_needs_met:
         for need in record.needs:
             if need.status != "withdrawn":

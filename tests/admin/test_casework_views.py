@@ -643,3 +643,18 @@ def test_editing_a_visit_keeps_its_household_and_adds_needs_to_it(app, login):
     )
     db.session.expire_all()
     assert db.session.get(Assessment, visit.id).visit_date == dt.date(2026, 10, 4)
+
+
+def test_a_manager_never_reads_what_a_visit_found(shared_app, shared_login):
+    """Findings, living conditions and benefits found are personal (health, income):
+    masked for the district manager on the assessment page as on the story page."""
+    visit = db.session.scalar(
+        select(Assessment).where(Assessment.living_conditions.is_not(None)).order_by(Assessment.id)
+    )
+    page = shared_login("district_manager").get(f"/admin/assessment/details/?id={visit.id}")
+    assert page.status_code == 200
+    for text in (visit.living_conditions, visit.findings, visit.benefits_found):
+        if text:
+            assert text not in page.text
+    staff = shared_login("district_admin").get(f"/admin/assessment/details/?id={visit.id}")
+    assert visit.living_conditions in staff.text

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Area, Household, Project, ServiceRecord, StoredFile, User
+from app.models import Area, Household, LedgerEntry, Project, ServiceRecord, StoredFile, User
 from app.services import files
 from app.validation import InvalidValue
 from tests.conftest import ROLES
@@ -347,3 +347,82 @@ def test_files_follow_their_record_to_another_project(app):
     record.project = second
     db.session.commit()
     assert db.session.get(StoredFile, row.id).project_id == second.id
+
+
+def test_fund_receipts_follow_the_ledger_rules_not_only_their_area(app, login):
+    """A community worker may not open the ledger, so not its receipts either; a
+    street clerk sees the district's donations and their own street's payments."""
+    chengdong = _area("城东街道")
+    entries = {
+        "donation": db.session.scalar(
+            select(LedgerEntry).where(LedgerEntry.entry_type == "donation")
+        ),
+        "own_street": db.session.scalar(
+            select(LedgerEntry).where(
+                LedgerEntry.entry_type == "disbursement", LedgerEntry.street_id == chengdong.id
+            )
+        ),
+        "other_street": db.session.scalar(
+            select(LedgerEntry).where(
+                LedgerEntry.entry_type == "disbursement", LedgerEntry.street_id != chengdong.id
+            )
+        ),
+    }
+    rows = {}
+    for key, entry in entries.items():
+        assert entry is not None, key
+        (rows[key],) = files.attach_files([(f"{key}.pdf", PDF)], kind="receipt", ledger_entry=entry)
+    db.session.commit()
+    ids = {key: row.id for key, row in rows.items()}
+    sees = {
+        "district_admin": set(ids),
+        "district_manager": set(ids),
+        "street_clerk": {"donation", "own_street"},
+        "community_worker": set(),
+        "sponsor": set(),
+    }
+    for role, expected in sees.items():
+        client = login(role)
+        statuses = {
+            key: client.get(f"/files/{file_id}").status_code for key, file_id in ids.items()
+        }
+        got = {key for key, status in statuses.items() if status == 200}
+        assert got == expected, (role, statuses)
+
+
+def test_sponsors_never_get_file_names_or_staff_captions(app, login):
+    sponsor_org = db.session.scalar(select(User).where(User.username == "sponsor")).organisation
+    project = db.session.scalar(
+        select(Project).where(Project.sponsors.contains(sponsor_org)).order_by(Project.id)
+    )
+    record = service_record(project=project)
+    (row,) = files.attach_files(
+        [("罗山-周谷堆社区28栋4单元.jpg", jpeg_bytes())],
+        caption="罗山家门口",
+        is_shareable=True,
+        service_record=record,
+    )
+    db.session.commit()
+    client = login("sponsor")
+    response = client.get(f"/files/{row.id}")
+    assert response.status_code == 200
+    assert f"photo-{row.id}.jpg" in response.headers["Content-Disposition"]
+    assert "%E7%BD%97" not in response.headers["Content-Disposition"]  # 罗, percent-encoded
+    for page in ("/admin/sponsor/impact/", f"/admin/sponsor/projects/details/?id={project.id}"):
+        html = client.get(page).get_data(as_text=True)
+        assert f"/files/{row.id}/thumbnail" in html, page
+        assert "罗山" not in html and "28栋" not in html, page
+    # staff still see what they wrote
+    staff = login("district_admin").get(f"/files/{row.id}")
+    assert "filename*=UTF-8''%E7%BD%97" in staff.headers["Content-Disposition"]
+
+
+def test_a_shared_photo_is_unshared_when_its_record_moves_to_another_project(app):
+    first, second = db.session.scalars(select(Project).order_by(Project.id).limit(2)).all()
+    record = service_record(project=first)
+    (row,) = files.attach_files([("a.jpg", jpeg_bytes())], service_record=record, is_shareable=True)
+    db.session.commit()
+    record.project = second
+    db.session.commit()
+    row = db.session.get(StoredFile, row.id)
+    assert (row.project_id, row.is_shareable) == (second.id, False)

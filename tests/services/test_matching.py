@@ -407,3 +407,30 @@ def test_demo_matches_and_records_are_consistent(shared_app):
         assert match.need.status in ("matched", "in_progress", "met")
     shared = db.session.scalars(select(StoredFile).where(StoredFile.is_shareable.is_(True))).all()
     assert shared and all(f.project_id is not None and f.kind == "photo" for f in shared)
+
+
+def test_a_deleted_or_withdrawn_need_gives_its_capacity_back(only_test_resources, login):
+    resource = _resource("助餐名额", category="meals", quantity=2, unit="份")
+    deleted, withdrawn = _need(), _need()
+    deleted_id, withdrawn_id, resource_id = deleted.id, withdrawn.id, resource.id
+    for need in (deleted, withdrawn):
+        matching.accept_match(need, resource, user=_user("worker"), today=TODAY)
+    db.session.commit()
+    db.session.refresh(resource)
+    assert (resource.used_quantity, resource.status) == (Decimal("2"), "exhausted")
+
+    # deleted through the need list: the match goes, and so does its use of the resource
+    client = login("community_worker")
+    assert client.post("/admin/need/delete/", data={"id": deleted_id}).status_code == 302
+    db.session.expunge_all()
+    assert db.session.get(Need, deleted_id) is None
+    resource = db.session.get(Resource, resource_id)
+    assert (resource.used_quantity, resource.status) == (Decimal("1"), "available")
+
+    # withdrawn on the edit form: its match is released
+    need = db.session.get(Need, withdrawn_id)
+    need.status = "withdrawn"
+    db.session.commit()
+    db.session.refresh(resource)
+    assert resource.used_quantity == Decimal("0")
+    assert [m.status for m in need.matches] == ["released"]

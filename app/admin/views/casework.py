@@ -26,7 +26,7 @@ from app.extensions import db
 from app.models import Assessment, CaseTransition, Household, Need
 from app.models import choices as c
 from app.services import casework, todo
-from app.validation import InvalidValue
+from app.validation import InvalidValue, parse_id
 
 SEVERITY_LABELS = {
     f"severity_{value}": _l("Severity: %(dimension)s", dimension=label)
@@ -81,7 +81,11 @@ class AssessmentView(ScopedModelView):
     ``casework.record_assessment`` (which also moves a registered case to assessed)."""
 
     allow_delete = False  # part of the case history; correct it by editing
-    personal_columns = {"findings": "hidden", "benefits_found": "hidden"}
+    personal_columns = {
+        "findings": "hidden",
+        "benefits_found": "hidden",
+        "living_conditions": "hidden",
+    }
     form_overrides = dict.fromkeys(casework.SEVERITY_COLUMNS, SeverityField)
     column_labels = CASEWORK_LABELS
     column_list = (
@@ -164,10 +168,11 @@ class AssessmentView(ScopedModelView):
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
-        if request.method == "GET" and request.args.get("household_id", "").isdigit():
+        household_id = parse_id(request.args.get("household_id"))
+        if request.method == "GET" and household_id is not None:
             household = (
                 scoping.readable(Household, current_user)
-                .filter(Household.id == int(request.args["household_id"]))
+                .filter(Household.id == household_id)
                 .one_or_none()
             )
             if household is not None:

@@ -40,7 +40,7 @@ from app.models import (
 )
 from app.models import choices as c
 from app.services import fund
-from app.validation import InvalidValue
+from app.validation import MAX_ID, InvalidValue
 
 FUND_LABELS = {
     "posted_on": _l("Date"),
@@ -129,7 +129,7 @@ class DisbursementForm(Form):
     purpose = TextAreaField(_l("Purpose"), validators=[InputRequired(), Length(max=500)])
     project = SelectField(_l("Project"), coerce=_int_or_none)
     household = IntegerField(
-        _l("Household No."), validators=[Optional(), NumberRange(min=1, max=2**31)]
+        _l("Household No."), validators=[Optional(), NumberRange(min=1, max=MAX_ID)]
     )
     payee_organisation = SelectField(_l("Payee organisation"), coerce=_int_or_none)
     payee_person = StringField(_l("Payee (person)"), validators=[Optional(), Length(max=40)])
@@ -651,7 +651,9 @@ class PlanMonthView(ScopedModelView):
         month = self._month_or_404()
         raw_units = (request.form.get("units") or "").strip()
         try:
-            if raw_units and not raw_units.isdigit():
+            if raw_units and not (
+                raw_units.isascii() and raw_units.isdigit() and len(raw_units) < 6
+            ):
                 raise InvalidValue(_l("Enter the number of units delivered (0 to 1000)."))
             fund.upload_month_evidence(
                 month,

@@ -17,15 +17,11 @@ from app.extensions import db
 from app.models import Household, Need, NeedMatch, Resource
 from app.models import choices as c
 from app.services import matching
-from app.validation import InvalidValue
+from app.validation import InvalidValue, parse_id
 
 
 def _int_arg(raw) -> int | None:
-    try:
-        value = int(str(raw))
-    except (TypeError, ValueError):
-        return None
-    return value if 0 < value < 2**62 else None
+    return parse_id(raw)
 
 
 def _scoped_one(model, raw, *, write=False):

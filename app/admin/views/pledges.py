@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models import Organisation, Pledge, Project, StoredFile
 from app.models import choices as c
 from app.services import sponsorship
-from app.validation import InvalidValue
+from app.validation import InvalidValue, parse_id
 
 PLEDGE_LABELS = {
     "project": _l("Project"),
@@ -232,9 +232,7 @@ class SponsorPledgeView(ScopedModelView):
     @expose("/withdraw/", methods=("POST",))
     def withdraw(self):
         pledge = db.session.scalars(
-            scoping.visible(Pledge, current_user).where(
-                Pledge.id == (int(_form_id()) if _form_id().isdigit() else -1)
-            )
+            scoping.visible(Pledge, current_user).where(Pledge.id == (parse_id(_form_id()) or -1))
         ).first()
         if pledge is None:
             abort(404)

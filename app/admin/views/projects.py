@@ -24,7 +24,7 @@ from app.extensions import db
 from app.models import Area, Project
 from app.models import choices as c
 from app.services import sponsorship
-from app.validation import InvalidValue
+from app.validation import InvalidValue, parse_id
 
 PLEDGE_COLUMN_LABELS = {
     "pledged_total": _l("Pledged (yuan)"),
@@ -240,9 +240,7 @@ class SponsorProjectView(_ProjectViewBase):
         """Pledge money or in-kind support to an open project (the form on its page)."""
         raw = request.form.get("id", "")
         project = db.session.scalars(
-            scoping.visible(Project, current_user).where(
-                Project.id == (int(raw) if raw.isdigit() else -1)
-            )
+            scoping.visible(Project, current_user).where(Project.id == (parse_id(raw) or -1))
         ).first()
         if project is None or current_user.organisation is None:
             abort(404)

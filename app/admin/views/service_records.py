@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import Household, Need, ServiceRecord, StoredFile
 from app.models import choices as c
 from app.services import casework_records
-from app.validation import InvalidValue
+from app.validation import InvalidValue, parse_id
 
 
 class NeedAjaxLoader(ScopedAjaxLoader):
@@ -35,7 +35,7 @@ class NeedAjaxLoader(ScopedAjaxLoader):
     def get_list(self, term, offset=0, limit=10):
         term = _escape_like((term or "").strip())[:50]
         limit = max(1, min(int(limit or 10), self.max_limit))
-        offset = max(0, int(offset or 0))
+        offset = min(max(0, int(offset or 0)), 10_000)
         pattern = f"%{term}%"
         query = (
             self.get_query()
@@ -253,9 +253,8 @@ class ServiceRecordView(ScopedModelView):
     def _writable_file(self):
         if not self._may_write():
             abort(403)
-        try:
-            file_id = int(request.form.get("file_id", ""))
-        except ValueError:
+        file_id = parse_id(request.form.get("file_id"))
+        if file_id is None:
             abort(404)
         stored = db.session.scalar(
             scoping.writable(StoredFile, current_user).where(
