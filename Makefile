@@ -24,8 +24,11 @@ db: install
 run: db
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# the suite runs in PYTEST_WORKERS processes (pytest-xdist); 0 runs it in one
+PYTEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
