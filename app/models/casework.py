@@ -115,6 +115,16 @@ class Assessment(HouseholdPartMixin, TrackedMixin, db.Model):
             raise InvalidValue(_l("Severity is a whole number from 1 to 5."))
         return int(value)
 
+    @staticmethod
+    def check_visit_after_intake(household, visit_date) -> None:
+        """A visit cannot come before the household reached the programme."""
+        if household is not None and household.intake_date and visit_date:
+            if visit_date < household.intake_date:
+                raise InvalidValue(_l("The visit cannot be before the household's intake date."))
+
+    def check_consistency(self) -> None:
+        self.check_visit_after_intake(self.resolved_household(), self.visit_date)
+
     @property
     def severities(self) -> dict[str, int]:
         """dimension value → severity."""

@@ -268,8 +268,7 @@ def record_assessment(
     if visit_date is None:
         raise InvalidValue(_l("Enter the date of the visit."))
     check_not_future(visit_date, today)
-    if household.intake_date and visit_date < household.intake_date:
-        raise InvalidValue(_l("The visit cannot be before the household's intake date."))
+    Assessment.check_visit_after_intake(household, visit_date)
     if not (findings or "").strip():
         raise InvalidValue(_l("Write down what the visit found."))
     if visiting_worker is not None:

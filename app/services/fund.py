@@ -513,6 +513,14 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
     return months
 
 
+def check_plan_deletable(plan: SupportPlan) -> None:
+    """A plan whose months have evidence or payments is history: cancel it instead."""
+    if plan.files or any(m.files or m.payment is not None for m in plan.months):
+        raise InvalidValue(
+            _l("A plan with evidence or payments cannot be deleted; cancel it instead.")
+        )
+
+
 def sync_plan_months(plan: SupportPlan) -> None:
     """One ``PlanMonth`` per month from ``starts_on`` to ``ends_on``: missing months
     are added; months outside the range are removed if nothing happened in them yet,

@@ -477,3 +477,15 @@ def test_cli_lists_the_todo(app):
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["todo", "--user", "worker", "--mine"])
     assert result.exit_code == 0 and "visit" in result.output and "overdue" in result.output
+
+
+def test_a_visit_cannot_be_moved_before_intake_whoever_saves(app):
+    """The rule sits on the model, so an edit form or a script meets it too."""
+    household = make_household(intake_date=dt.date(2026, 10, 1))
+    visit = _visit(household, dt.date(2026, 10, 3))
+    db.session.commit()
+    visit.visit_date = dt.date(2026, 9, 30)
+    with pytest.raises(InvalidValue, match="登记日期"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.get(Assessment, visit.id).visit_date == dt.date(2026, 10, 3)

@@ -26,7 +26,7 @@ from app.extensions import db
 from app.models import Assessment, CaseTransition, Household, Need
 from app.models import choices as c
 from app.services import casework, todo
-from app.validation import InvalidValue, parse_id
+from app.validation import parse_id
 
 SEVERITY_LABELS = {
     f"severity_{value}": _l("Severity: %(dimension)s", dimension=label)
@@ -222,9 +222,7 @@ class AssessmentView(ScopedModelView):
         return assessment
 
     def on_model_change(self, form, model, is_created):
-        household = model.resolved_household()
-        if household is not None and model.visit_date < household.intake_date:
-            raise InvalidValue(_l("The visit cannot be before the household's intake date."))
+        # the visit date is checked against intake by the model, on every save
         # edit: needs added on the form belong to the visited household
         for need in model.needs:
             if need.household is None and need.household_id is None:

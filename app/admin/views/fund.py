@@ -536,10 +536,7 @@ class SupportPlanView(ScopedModelView):
 
     def on_model_delete(self, model):
         super().on_model_delete(model)
-        if model.files or any(m.files or m.payment is not None for m in model.months):
-            raise InvalidValue(
-                _l("A plan with evidence or payments cannot be deleted; cancel it instead.")
-            )
+        fund.check_plan_deletable(model)
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
