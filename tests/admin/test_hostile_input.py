@@ -78,6 +78,19 @@ def test_hostile_amounts_are_refused_with_a_message(app, login, amount):
     assert db.session.scalar(select(db.func.count()).select_from(NeedMatch)) == matches_before
 
 
+@pytest.mark.parametrize("field", ["pledge", "project", "donor_organisation"])
+def test_a_garbage_choice_on_the_donation_form_posts_nothing(app, login, field):
+    from app.models import LedgerEntry
+
+    before = db.session.scalar(select(db.func.count()).select_from(LedgerEntry))
+    data = {"amount": "10", "posted_on": "2026-11-01", "receipt_number": "R9", "donor_name": "张三"}
+    response = login("district_admin").post(
+        "/admin/ledger/donation/", data={**data, field: "abc"}, follow_redirects=True
+    )
+    assert response.status_code == 200
+    assert db.session.scalar(select(db.func.count()).select_from(LedgerEntry)) == before
+
+
 def test_no_stored_file_lookup_overflows(shared_app, shared_login):
     assert db.session.scalar(select(StoredFile.id).order_by(StoredFile.id.desc())) is not None
     assert shared_login("district_admin").get("/files/2147483647").status_code == 404

@@ -40,7 +40,7 @@ from app.models import (
 )
 from app.models import choices as c
 from app.services import fund
-from app.validation import MAX_ID, InvalidValue
+from app.validation import MAX_ID, InvalidValue, parse_id
 
 FUND_LABELS = {
     "posted_on": _l("Date"),
@@ -81,10 +81,14 @@ FUND_LABELS = {
 
 
 def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "", "None") else None
-    except (TypeError, ValueError):
+    """A drop-down's id, or None for "none chosen"; anything else is an invalid choice
+    (refused by the form), never quietly "none"."""
+    if value in (None, "", "None"):
         return None
+    pk = parse_id(value)
+    if pk is None:
+        raise ValueError("not an id")
+    return pk
 
 
 def _yuan(_view, _context, model, name):
