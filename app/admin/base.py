@@ -75,13 +75,18 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
             return self.get_query().filter(self.model.id == pk).one_or_none()
 
     def get_list(self, term, offset=0, limit=10):
-        term = _escape_like((term or "").strip())[:50]
+        pattern = "%" + _escape_like((term or "").strip())[:50] + "%"
         limit = max(1, min(int(limit or 10), self.max_limit))
         offset = min(max(0, int(offset or 0)), 10_000)
+        return self.search(pattern).offset(offset).limit(limit).all()
+
+    def search(self, pattern: str):
+        """Rows matching a LIKE ``pattern`` (already escaped), in order; loaders that
+        search other columns override this, not the paging above."""
         query = self.get_query().filter(
-            or_(*(cast(f, String).ilike(f"%{term}%", escape="\\") for f in self._cached_fields))
+            or_(*(cast(f, String).ilike(pattern, escape="\\") for f in self._cached_fields))
         )
-        return query.order_by(self.model.id).offset(offset).limit(limit).all()
+        return query.order_by(self.model.id)
 
 
 class ScopedModelView(ModelView):
@@ -104,6 +109,8 @@ class ScopedModelView(ModelView):
     #: eager loading is explicit, in each view's ``eager()``
     column_auto_select_related = False
     export_types = ["csv", "xlsx"]
+    #: exported as numbers (amounts), not as Excel-safe text
+    numeric_export_columns: tuple[str, ...] = ()
     details_modal = False
     edit_modal = False
 
@@ -375,6 +382,12 @@ class ScopedModelView(ModelView):
         )
         return count, query
 
+    def export_cell(self, row, name):
+        """One exported cell: a number for amounts, Excel-safe text otherwise."""
+        if name in self.numeric_export_columns:
+            return getattr(row, name)
+        return excel_safe(self.get_export_value(row, name))
+
     def _export_matrix(self):
         """Header and rows of display values, masked, Excel-safe."""
         count, query = self._export_rows()
@@ -383,10 +396,7 @@ class ScopedModelView(ModelView):
         def rows():
             try:
                 for row in query:
-                    yield [
-                        excel_safe(self.get_export_value(row, name))
-                        for name, _label in self._export_columns
-                    ]
+                    yield [self.export_cell(row, name) for name, _label in self._export_columns]
             finally:
                 # the rows stream from an open result of the session that built the
                 # query: give its connection back now (also when a download is cut

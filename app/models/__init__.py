@@ -14,7 +14,7 @@ from sqlalchemy import case, event, inspect, update
 from sqlalchemy.orm import Session
 
 from app.models.area import Area, AreaOwnedMixin
-from app.models.base import TrackedMixin, stamp_tracked, utcnow
+from app.models.base import TrackedMixin, has_changed, stamp_tracked, utcnow
 from app.models.casework import (
     Assessment,
     CaseTransition,
@@ -80,11 +80,6 @@ HOUSEHOLD_PART_MODELS = (
 FILE_OWNER_MODELS = (ServiceRecord, SupportPlan, PlanMonth)
 
 
-def _changed(obj, *attrs) -> bool:
-    state = inspect(obj)
-    return any(state.attrs[a].history.has_changes() for a in attrs)
-
-
 def _follow_moved_household(session: Session, household: Household) -> None:
     """A household moved to another community: every row copied from it follows."""
     values = {"street_id": household.street_id, "community_id": household.community_id}
@@ -125,12 +120,12 @@ def _derive_areas(session: Session) -> None:
                 obj.street_id = community.parent_id
     for obj in changed:
         if isinstance(obj, Household):
-            if obj not in session.new and _changed(obj, "community_id", "community"):
+            if obj not in session.new and has_changed(obj, "community_id", "community"):
                 _follow_moved_household(session, obj)
             for child in list(obj.members) + list(obj.needs):
                 child.street_id, child.community_id = obj.street_id, obj.community_id
         elif isinstance(obj, Project):
-            if obj not in session.new and _changed(obj, "community_id", "street_id"):
+            if obj not in session.new and has_changed(obj, "community_id", "street_id"):
                 _follow_moved_project(session, obj)
         elif isinstance(obj, HouseholdPartMixin):
             household = obj.resolved_household()
@@ -150,7 +145,7 @@ def _derive_areas(session: Session) -> None:
             obj.copy_owner_areas()
         elif isinstance(obj, FILE_OWNER_MODELS) and obj not in session.new:
             moved = [a for a in ("household", "project") if hasattr(type(obj), a)]
-            if _changed(obj, *moved, *(f"{a}_id" for a in moved)):
+            if has_changed(obj, *moved, *(f"{a}_id" for a in moved)):
                 for stored in obj.files:
                     stored.copy_owner_areas()
 
@@ -188,7 +183,7 @@ def _give_back_capacity_of_gone_needs(session: Session) -> None:
     way in (need list, household delete, assessment page, CLI)."""
     ending = [m for m in session.deleted if isinstance(m, NeedMatch) and m.status == "active"]
     for need in list(session.dirty):
-        if isinstance(need, Need) and need.status == "withdrawn" and _changed(need, "status"):
+        if isinstance(need, Need) and need.status == "withdrawn" and has_changed(need, "status"):
             for match in need.matches:
                 if match.status == "active":
                     match.status = "released"

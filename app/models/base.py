@@ -66,6 +66,14 @@ def stamp_tracked(session, _flush_context, _instances) -> None:
             obj.updated_by_id = user_id
 
 
+def has_changed(obj, *attrs) -> bool:
+    """Does the session hold an unsaved change of any of ``attrs`` on ``obj``?"""
+    from sqlalchemy import inspect
+
+    state = inspect(obj)
+    return any(state.attrs[a].history.has_changes() for a in attrs)
+
+
 def copy_areas(target, source) -> None:
     """Give ``target`` the household, project, street and community of ``source``.
 

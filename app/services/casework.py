@@ -25,7 +25,7 @@ from app.admin import scoping
 from app.extensions import db
 from app.models import Assessment, CaseTransition, Household, Need, User
 from app.models import choices as c
-from app.models.base import utcnow
+from app.models.base import has_changed, utcnow
 from app.models.casework import SEVERITY_COLUMNS
 from app.validation import InvalidValue, check_not_future
 
@@ -62,16 +62,11 @@ def check_intake(household: Household) -> None:
         )
 
 
-def _changed(obj, *attrs) -> bool:
-    state = inspect(obj)
-    return any(state.attrs[a].history.has_changes() for a in attrs)
-
-
 def check_household_on_save(household: Household) -> None:
     """Called by ``Household.check_consistency`` before every flush that writes it."""
     session = object_session(household)
     is_new = session is None or household in session.new
-    if is_new or _changed(
+    if is_new or has_changed(
         household,
         "intake_channel",
         "referrer_organisation_id",
@@ -79,7 +74,7 @@ def check_household_on_save(household: Household) -> None:
         "referrer_person",
     ):
         check_intake(household)
-    if not is_new and _changed(household, "status"):
+    if not is_new and has_changed(household, "status"):
         check_status_change(household, session)
 
 

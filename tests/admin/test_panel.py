@@ -179,12 +179,15 @@ def test_sponsor_list_queries_do_not_grow(shared_app, shared_login):
     assert large == small
 
 
+@pytest.mark.parametrize("endpoint", ["household", "ledger"])
 @pytest.mark.parametrize("export_type", ["csv", "xlsx"])
-def test_an_export_gives_its_database_connection_back(shared_app, shared_login, export_type):
+def test_an_export_gives_its_database_connection_back(
+    shared_app, shared_login, export_type, endpoint
+):
     """Streamed rows hold a connection; it must return to the pool when the file is
     done, or a burst of exports drains the pool and every page waits."""
     client = shared_login("district_admin")
     before = db.engine.pool.checkedout()
     for _ in range(3):
-        assert client.get(f"/admin/household/export/{export_type}/").status_code == 200
+        assert client.get(f"/admin/{endpoint}/export/{export_type}/").status_code == 200
     assert db.engine.pool.checkedout() == before

@@ -25,8 +25,9 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from app.admin import formatters as fmt
 from app.admin import scoping, validators
-from app.admin.base import ScopedModelView, excel_safe
+from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
 from app.extensions import db
 from app.models import (
@@ -89,25 +90,6 @@ def _int_or_none(value):
     if pk is None:
         raise ValueError("not an id")
     return pk
-
-
-def _yuan(_view, _context, model, name):
-    value = getattr(model, name)
-    return "" if value is None else f"{value:,.2f}"
-
-
-def _month(_view, _context, model, name):
-    value = getattr(model, name)
-    return f"{value:%Y-%m}" if value else ""
-
-
-def _tick(_view, _context, model, name):
-    return "✓" if getattr(model, name) else "—"
-
-
-def _minute(_view, _context, model, name):
-    value = getattr(model, name)
-    return f"{value:%Y-%m-%d %H:%M}" if value else ""
 
 
 def _may_post() -> bool:
@@ -226,10 +208,10 @@ class LedgerView(ScopedModelView):
     column_sortable_list = ("id", "posted_on", "entry_type", "amount_yuan")
     column_searchable_list = ("purpose", "receipt_number", "donor_name", "payee_person")
     column_formatters = {
-        "amount_yuan": _yuan,
+        "amount_yuan": fmt.yuan,
         "reverses": lambda _v, _c, m, _n: f"#{m.reverses_id}" if m.reverses_id else "",
         "reversed_by": lambda _v, _c, m, _n: f"#{m.reversed_by.id}" if m.reversed_by else "",
-        "posted_at": _minute,
+        "posted_at": fmt.minute,
     }
     column_formatters_export = {
         "reverses": lambda _v, _c, m, _n: m.reverses_id or "",
@@ -263,19 +245,6 @@ class LedgerView(ScopedModelView):
 
     def is_action_allowed(self, name: str) -> bool:
         return False  # the ledger has no bulk actions, delete least of all
-
-    # --- export: amounts as numbers, everything else through excel_safe
-    def _export_matrix(self):
-        count, query = self._export_rows()
-        header = [str(label) for _name, label in self._export_columns]
-
-        def cell(row, name):
-            if name in self.numeric_export_columns:
-                return getattr(row, name)
-            return excel_safe(self.get_export_value(row, name))
-
-        rows = ([cell(row, name) for name, _label in self._export_columns] for row in query)
-        return count, header, rows
 
     # --- details: evidence and the reversal / add-evidence forms
     def render(self, template, **kwargs):
@@ -485,10 +454,10 @@ class SupportPlanView(ScopedModelView):
     column_sortable_list = ("id", "name", "starts_on", "status")
     column_searchable_list = ("name",)
     column_formatters = {
-        "monthly_amount": _yuan,
-        "unit_amount": _yuan,
-        "starts_on": _month,
-        "ends_on": _month,
+        "monthly_amount": fmt.yuan,
+        "unit_amount": fmt.yuan,
+        "starts_on": fmt.month,
+        "ends_on": fmt.month,
     }
     form_columns = (
         "name",
@@ -595,8 +564,12 @@ class PlanMonthView(ScopedModelView):
     )
     column_default_sort = [("month", True), ("id", True)]
     column_sortable_list = ("id", "month", "status")
-    column_formatters = {"month": _month, "is_evidence_accepted": _tick, "checked_at": _minute}
-    column_formatters_export = {"month": _month}
+    column_formatters = {
+        "month": fmt.month,
+        "is_evidence_accepted": fmt.tick,
+        "checked_at": fmt.minute,
+    }
+    column_formatters_export = {"month": fmt.month}
     details_template = "admin/fund/plan_month_details.html"
 
     @property

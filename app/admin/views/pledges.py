@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.admin import formatters as fmt
 from app.admin import scoping
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
@@ -48,12 +49,7 @@ def _pledging_organisations():
     return [(str(o.id), o.name) for o in db.session.scalars(stmt)]
 
 
-def _minute(_view, _context, model, name):
-    value = getattr(model, name)
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-TIME_FORMATTERS = {"pledged_at": _minute, "decided_at": _minute}
+TIME_FORMATTERS = {"pledged_at": fmt.minute, "decided_at": fmt.minute}
 
 
 def _form_id() -> str:

@@ -13,7 +13,7 @@ from wtforms import BooleanField, MultipleFileField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.admin import scoping, validators
-from app.admin.base import ScopedAjaxLoader, ScopedModelView, _escape_like
+from app.admin.base import ScopedAjaxLoader, ScopedModelView
 from app.admin.filters import area_filters
 from app.extensions import db
 from app.models import Household, Need, ServiceRecord, StoredFile
@@ -32,11 +32,7 @@ class NeedAjaxLoader(ScopedAjaxLoader):
         head = model.household.head_name if model.household else ""
         return model.id, f"{head} · {c.label(c.NEED_CATEGORIES, model.category)} · {model}"
 
-    def get_list(self, term, offset=0, limit=10):
-        term = _escape_like((term or "").strip())[:50]
-        limit = max(1, min(int(limit or 10), self.max_limit))
-        offset = min(max(0, int(offset or 0)), 10_000)
-        pattern = f"%{term}%"
+    def search(self, pattern: str):
         query = (
             self.get_query()
             .join(Household, Household.id == Need.household_id)
@@ -48,7 +44,7 @@ class NeedAjaxLoader(ScopedAjaxLoader):
             )
             .options(selectinload(Need.household))
         )
-        return query.order_by(Need.id.desc()).offset(offset).limit(limit).all()
+        return query.order_by(Need.id.desc())
 
 
 def _only_valid_choices(_form, field):
