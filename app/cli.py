@@ -13,7 +13,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--households", default=100, show_default=True, help="households to create")
     def seed_demo_command(households: int):
         """Fill the database with the fictitious demo district (idempotent)."""
-        from app.services.demo import DEMO_PASSWORD, seed_demo
+        from app.demo import DEMO_PASSWORD, seed_demo
 
         created = seed_demo(households)
         click.echo(f"demo data ready; created: {created}")

@@ -2,7 +2,7 @@
 
 ``/files/<id>`` downloads the file (always as an attachment, with the name it was
 uploaded under); ``/files/<id>/thumbnail`` is the small JPEG shown in pages. Both
-look the file up through ``scoping.visible``: a file outside the viewer's scope is
+look the file up through ``access.visible``: a file outside the viewer's scope is
 a 404, exactly like a file that does not exist.
 """
 
@@ -11,7 +11,7 @@ from urllib.parse import quote
 from flask import Blueprint, abort, send_file
 from flask_login import current_user, login_required
 
-from app.admin import scoping
+from app import access
 from app.extensions import db
 from app.models import StoredFile
 from app.services import files
@@ -24,7 +24,7 @@ def visible_file(file_id: int) -> StoredFile:
     if not 0 < file_id <= MAX_ID:
         abort(404)
     stored = db.session.scalars(
-        scoping.visible(StoredFile, current_user).where(StoredFile.id == file_id)
+        access.visible(StoredFile, current_user).where(StoredFile.id == file_id)
     ).first()
     if stored is None:
         abort(404)

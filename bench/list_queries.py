@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import event, insert, select  # noqa: E402
 
 from app import create_app  # noqa: E402
+from app.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Area, Household  # noqa: E402
-from app.services.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from app.validation import id_check_digit  # noqa: E402
 from config import TestConfig  # noqa: E402
 

@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from app.demo import DEMO_PASSWORD, seed_demo
 from app.extensions import db
-from app.services.demo import DEMO_PASSWORD, seed_demo
 from config import TestConfig
 
 DEMO_HOUSEHOLDS = 60

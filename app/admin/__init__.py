@@ -6,7 +6,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.admin import scoping
+from app import access
 from app.extensions import db
 from app.models import (
     Area,
@@ -44,7 +44,7 @@ class LandingView(AdminIndexView):
     def index(self):
         from app.services.overview import landing_counts
 
-        scope = scoping.scope_of(current_user)
+        scope = access.scope_of(current_user)
         street = db.session.get(Area, scope.street_id) if scope.street_id else None
         return self.render(
             "admin/landing.html",
@@ -57,7 +57,7 @@ class LandingView(AdminIndexView):
     @expose("/street/", methods=("POST",))
     def choose_street(self):
         """The street switcher of district-wide users; an empty value clears it."""
-        if not scoping.scope_of(current_user).is_district_wide:
+        if not access.scope_of(current_user).is_district_wide:
             abort(403)
         raw = request.form.get("street_id", "")
         if raw == "":
@@ -169,8 +169,8 @@ def init_admin(app) -> Admin:
         if not current_user.is_authenticated:
             return {}
         return {
-            "street_choices": scoping.street_choices(current_user),
-            "selected_street_id": scoping.selected_street_id(),
+            "street_choices": access.street_choices(current_user),
+            "selected_street_id": access.selected_street_id(),
             "languages": app.config["LANGUAGES"],
         }
 

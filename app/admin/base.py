@@ -34,7 +34,7 @@ from sqlalchemy import String, cast, or_
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from wtforms.validators import ValidationError
 
-from app.admin import scoping
+from app import access
 from app.admin.labels import COMMON_LABELS
 from app.extensions import db
 from app.models import Area
@@ -65,7 +65,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
     max_limit = 20
 
     def get_query(self):
-        return scoping.readable(self.model, current_user)
+        return access.readable(self.model, current_user)
 
     def get_one(self, pk):
         pk = parse_id(pk)
@@ -140,7 +140,7 @@ class ScopedModelView(ModelView):
             return False
         if self.roles is not None and current_user.role not in self.roles:
             return False
-        return scoping.may_read(self.model, current_user)
+        return access.may_read(self.model, current_user)
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:
@@ -148,7 +148,7 @@ class ScopedModelView(ModelView):
         abort(403)
 
     def _may_write(self) -> bool:
-        return current_user.is_authenticated and scoping.may_write(self.model, current_user)
+        return current_user.is_authenticated and access.may_write(self.model, current_user)
 
     @property
     def can_create(self) -> bool:
@@ -172,10 +172,10 @@ class ScopedModelView(ModelView):
         return request.method != "GET" or endpoint.endswith(WRITE_ENDPOINT_SUFFIXES)
 
     def scope_criterion(self):
-        scope = scoping.scope_of(current_user)
+        scope = access.scope_of(current_user)
         if self._is_write_request():
-            return scoping.write_criterion(self.model, scope)
-        return scoping.read_criterion(self.model, scope)
+            return access.write_criterion(self.model, scope)
+        return access.read_criterion(self.model, scope)
 
     def get_query(self):
         return self.eager(super().get_query().filter(self.scope_criterion()))
@@ -256,12 +256,12 @@ class ScopedModelView(ModelView):
 
     # ------------------------------------------------------------ saving
     def on_model_change(self, form, model, is_created):
-        if not scoping.can_write_row(model, current_user):
+        if not access.can_write_row(model, current_user):
             raise InvalidValue(_l("You can only save records within your own area."))
         super().on_model_change(form, model, is_created)
 
     def on_model_delete(self, model):
-        if not scoping.can_write_row(model, current_user):
+        if not access.can_write_row(model, current_user):
             raise InvalidValue(_l("You can only delete records within your own area."))
 
     def handle_view_exception(self, exc: Exception) -> bool:
@@ -299,9 +299,9 @@ class ScopedModelView(ModelView):
             target = rel.mapper.class_
             args = self.form_args.setdefault(rel.key, {})
             if rel.key in ("street", "community") and target is Area:
-                factory = partial(scoping.areas_within, rel.key, current_user)
+                factory = partial(access.areas_within, rel.key, current_user)
             else:
-                factory = partial(scoping.readable, target, current_user)
+                factory = partial(access.readable, target, current_user)
             args.setdefault("query_factory", factory)
 
     def edit_form(self, obj=None):
@@ -326,7 +326,7 @@ class ScopedModelView(ModelView):
 
             def revealed(view, _context, model, name, mask=mask):
                 value = getattr(model, name)
-                if scoping.can_reveal_personal_data(view.household_of(model), current_user):
+                if access.can_reveal_personal_data(view.household_of(model), current_user):
                     return "" if value is None else value
                 return mask(value)
 

@@ -5,7 +5,7 @@ from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.admin import scoping
+from app import access
 from app.extensions import db
 from app.models import Area
 
@@ -14,7 +14,7 @@ def _areas(level: str):
     def options():
         if not has_request_context() or not current_user.is_authenticated:
             return []
-        stmt = scoping.visible(Area, current_user).where(Area.level == level)
+        stmt = access.visible(Area, current_user).where(Area.level == level)
         stmt = stmt.order_by(Area.parent_id, Area.name)
         return [(str(a.id), a.full_name) for a in db.session.scalars(stmt)]
 

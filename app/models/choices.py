@@ -172,6 +172,14 @@ def check_in(column: str, choices) -> str:
 
 # ---------------------------------------------------------------- casework
 #: the moves a case may make (from, to); anything else is refused
+#: intake channels that name who referred the household
+REFERRAL_CHANNELS = (
+    "government_referral",
+    "hospital_referral",
+    "institution_referral",
+    "resident_referral",
+)
+
 CASE_TRANSITIONS = [
     ("registered", "assessed"),
     ("assessed", "helping"),

@@ -3,6 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -14,22 +15,26 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    inspect,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, validates
 
 from app.extensions import db
 from app.models.area import AreaOwnedMixin
-from app.models.base import TrackedMixin
+from app.models.base import TrackedMixin, has_changed
 from app.models.choices import (
     DISABILITY_TYPES,
     EMPLOYMENT_STATUSES,
     GENDERS,
     HOUSEHOLD_STATUSES,
     INTAKE_CHANNELS,
+    REFERRAL_CHANNELS,
     RELATIONS,
     check_in,
+    label,
 )
 from app.validation import (
+    InvalidValue,
     birth_date_from_id,
     check_not_future,
     gender_from_id,
@@ -172,11 +177,62 @@ class Household(AreaOwnedMixin, TrackedMixin, db.Model):
         return len(self.members) + 1
 
     def check_consistency(self) -> None:
+        """Before every flush that writes this household: the referral rule and the
+        status-change rule, whoever saves (panel, CLI, import, services)."""
         AreaOwnedMixin.check_consistency(self)
-        # the referral rule and the status-change rule live with the casework service
-        from app.services.casework import check_household_on_save
+        session = object_session(self)
+        is_new = session is None or self in session.new
+        if is_new or has_changed(
+            self,
+            "intake_channel",
+            "referrer_organisation_id",
+            "referrer_organisation",
+            "referrer_person",
+        ):
+            self.check_intake()
+        if not is_new and has_changed(self, "status"):
+            self.check_status_change(session)
 
-        check_household_on_save(self)
+    def check_intake(self) -> None:
+        """Referral channels need a referrer (an organisation or a person); a household
+        that asked for help itself, or that the community found, needs none."""
+        if self.intake_channel not in REFERRAL_CHANNELS:
+            return
+        has_org = (
+            self.referrer_organisation is not None or self.referrer_organisation_id is not None
+        )
+        if not has_org and not (self.referrer_person or "").strip():
+            raise InvalidValue(
+                _l(
+                    "This household was referred (%(channel)s): name the referring "
+                    "organisation or the person who referred it.",
+                    channel=label(INTAKE_CHANNELS, self.intake_channel),
+                )
+            )
+
+    def check_status_change(self, session) -> None:
+        """A saved household's status changes only together with the ``CaseTransition``
+        that records the move (made by ``services.casework.transition_case``)."""
+        # the class through the mapper, not an import: casework models import this module
+        transition_class = inspect(type(self)).relationships["transitions"].mapper.class_
+        history = inspect(self).attrs.status.history
+        old = history.deleted[0] if history.deleted else None
+        recorded = any(
+            isinstance(obj, transition_class)
+            and (obj.household is self or obj.household_id == self.id)
+            and obj.from_status == old
+            and obj.to_status == self.status
+            for obj in session.new
+        )
+        if not recorded:
+            raise InvalidValue(
+                _l(
+                    "A case's status changes only through a recorded status change "
+                    "(from %(from_status)s to %(to_status)s was refused).",
+                    from_status=label(HOUSEHOLD_STATUSES, old),
+                    to_status=label(HOUSEHOLD_STATUSES, self.status),
+                )
+            )
 
     def __str__(self) -> str:
         # Names only: a household's label appears in drop-downs and must not carry an ID.

@@ -2,8 +2,8 @@
 home-visit assessments that move it.
 
 Admin views, the CLI, demo data and tests all go through these functions, and the
-models call ``check_intake`` / ``check_status_change`` on every save, so neither rule
-can be side-stepped by a form that forgot it.
+``Household`` checks its referrer and its status change on every save (the rules live
+on the model), so neither can be side-stepped by a form that forgot it.
 
 - A household that came through a referral channel names who referred it.
 - A case's status moves only along ``CASE_TRANSITIONS``, and every move is recorded
@@ -18,24 +18,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, inspect, or_, select
-from sqlalchemy.orm import object_session
+from sqlalchemy import and_, or_, select
 
-from app.admin import scoping
+from app import access
 from app.extensions import db
 from app.models import Assessment, CaseTransition, Household, Need, User
 from app.models import choices as c
-from app.models.base import has_changed, utcnow
+from app.models.base import utcnow
 from app.models.casework import SEVERITY_COLUMNS
 from app.validation import InvalidValue, check_not_future
 
-#: intake channels that name who referred the household
-REFERRAL_CHANNELS = (
-    "government_referral",
-    "hospital_referral",
-    "institution_referral",
-    "resident_referral",
-)
+#: intake channels that name who referred the household (the rule lives on the model)
+REFERRAL_CHANNELS = c.REFERRAL_CHANNELS
 #: moves that need a note saying why
 NOTE_REQUIRED_TO = ("closed",)
 NOTE_REQUIRED_FROM = ("closed",)
@@ -43,39 +37,10 @@ ALLOWED_MOVES = frozenset(c.CASE_TRANSITIONS)
 
 
 # ------------------------------------------------------------------- intake
+# ------------------------------------------------------------------- intake
 def check_intake(household: Household) -> None:
-    """Referral channels need a referrer (an organisation or a person); a household
-    that asked for help itself, or that the community found, needs none."""
-    if household.intake_channel not in REFERRAL_CHANNELS:
-        return
-    has_org = (
-        household.referrer_organisation is not None
-        or household.referrer_organisation_id is not None
-    )
-    if not has_org and not (household.referrer_person or "").strip():
-        raise InvalidValue(
-            _l(
-                "This household was referred (%(channel)s): name the referring "
-                "organisation or the person who referred it.",
-                channel=c.label(c.INTAKE_CHANNELS, household.intake_channel),
-            )
-        )
-
-
-def check_household_on_save(household: Household) -> None:
-    """Called by ``Household.check_consistency`` before every flush that writes it."""
-    session = object_session(household)
-    is_new = session is None or household in session.new
-    if is_new or has_changed(
-        household,
-        "intake_channel",
-        "referrer_organisation_id",
-        "referrer_organisation",
-        "referrer_person",
-    ):
-        check_intake(household)
-    if not is_new and has_changed(household, "status"):
-        check_status_change(household, session)
+    """Say early, in a form, what the model says again on save."""
+    household.check_intake()
 
 
 # --------------------------------------------------------------- case status
@@ -86,29 +51,6 @@ def status_label(value: str | None) -> str:
 def next_statuses(household: Household) -> list[str]:
     """Statuses the case may move to from where it stands, in the usual order."""
     return [to for frm, to in c.CASE_TRANSITIONS if frm == household.status]
-
-
-def check_status_change(household: Household, session) -> None:
-    """A saved household's status changes only together with the ``CaseTransition``
-    that records the move (made by ``transition_case``)."""
-    history = inspect(household).attrs.status.history
-    old = history.deleted[0] if history.deleted else None
-    recorded = any(
-        isinstance(obj, CaseTransition)
-        and (obj.household is household or obj.household_id == household.id)
-        and obj.from_status == old
-        and obj.to_status == household.status
-        for obj in session.new
-    )
-    if not recorded:
-        raise InvalidValue(
-            _l(
-                "A case's status changes only through a recorded status change "
-                "(from %(from_status)s to %(to_status)s was refused).",
-                from_status=status_label(old),
-                to_status=status_label(household.status),
-            )
-        )
 
 
 def case_started_on(household: Household) -> dt.date:
@@ -162,7 +104,7 @@ def transition_case(
                 to_status=status_label(to_status),
             )
         )
-    if user is None or not scoping.can_write_row(household, user):
+    if user is None or not access.can_write_row(household, user):
         raise InvalidValue(_l("You can only change cases within your own area."))
     note = (note or "").strip() or None
     if note is None and (to_status in NOTE_REQUIRED_TO or from_status in NOTE_REQUIRED_FROM):
@@ -258,7 +200,7 @@ def record_assessment(
     back on ``InvalidValue``)."""
     if household is None:
         raise InvalidValue(_l("Choose the household visited."))
-    if not scoping.can_write_row(household, user):
+    if not access.can_write_row(household, user):
         raise InvalidValue(_l("You can only record visits to households within your own area."))
     if visit_date is None:
         raise InvalidValue(_l("Enter the date of the visit."))
@@ -267,7 +209,7 @@ def record_assessment(
     if not (findings or "").strip():
         raise InvalidValue(_l("Write down what the visit found."))
     if visiting_worker is not None:
-        allowed = scoping.assignable_workers(user).filter(User.id == visiting_worker.id)
+        allowed = access.assignable_workers(user).filter(User.id == visiting_worker.id)
         if allowed.first() is None:
             raise InvalidValue(_l("The visiting worker must work in your area."))
     levels = check_severities(severities)
@@ -350,7 +292,6 @@ __all__ = [
     "NeedSpec",
     "assessment_change",
     "case_started_on",
-    "check_household_on_save",
     "check_intake",
     "format_change",
     "next_statuses",
@@ -381,7 +322,7 @@ def case_panel(household: Household, user) -> CasePanel:
         .order_by(Assessment.visit_date.desc(), Assessment.id.desc())
         .limit(2)
     ).all()
-    can_change = scoping.can_write_row(household, user)
+    can_change = access.can_write_row(household, user)
     moves = [
         (
             to,
@@ -419,7 +360,7 @@ def household_story(household_id: int, user) -> HouseholdStory | None:
     from app.models import NeedMatch, Project, ServiceRecord, SupportPlan, project_beneficiaries
 
     stmt = (
-        scoping.visible(Household, user)
+        access.visible(Household, user)
         .where(Household.id == household_id)
         .options(
             selectinload(Household.community),
@@ -454,7 +395,7 @@ def household_story(household_id: int, user) -> HouseholdStory | None:
         project_beneficiaries.c.household_id == household.id
     )
     projects = db.session.scalars(
-        scoping.visible(Project, user)
+        access.visible(Project, user)
         .where(
             or_(
                 Project.id.in_(listed),
@@ -465,7 +406,7 @@ def household_story(household_id: int, user) -> HouseholdStory | None:
     ).all()
     return HouseholdStory(
         household=household,
-        can_reveal=scoping.can_reveal_personal_data(household, user),
+        can_reveal=access.can_reveal_personal_data(household, user),
         change=assessment_change(list(household.assessments)),
         projects=list(projects),
         intake_channel_label=c.label(c.INTAKE_CHANNELS, household.intake_channel),

@@ -20,7 +20,7 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.admin import scoping
+from app import access
 from app.extensions import db
 from app.models import Organisation, Project, Resource, ServiceRecord, StoredFile
 from app.services import files
@@ -38,7 +38,7 @@ def _readable(model, obj, user) -> bool:
     if obj_id is None:
         return False
     found = db.session.scalar(
-        scoping.visible(model, user, select(model.id)).where(model.id == obj_id)
+        access.visible(model, user, select(model.id)).where(model.id == obj_id)
     )
     return found is not None
 
@@ -55,7 +55,7 @@ def complete_service_record(
     """Check a new or changed record, attach its evidence and (optionally) mark its
     needs met. Returns the new file rows. Raises ``InvalidValue`` for anything wrong;
     the caller rolls back, which also removes files already written."""
-    if not scoping.can_write_row(record, user):
+    if not access.can_write_row(record, user):
         raise ServiceRecordRefused(_l("You can only save records within your own area."))
     for model, obj in (
         (Resource, record.resource),
@@ -132,8 +132,8 @@ def _check_may_change_file(stored: StoredFile, user) -> None:
     owner = stored.owner
     if (
         owner is None
-        or not scoping.may_write(StoredFile, user)
-        or not scoping.can_write_row(owner, user)
+        or not access.may_write(StoredFile, user)
+        or not access.can_write_row(owner, user)
     ):
         raise ServiceRecordRefused(_l("You can only change files within your own area."))
 

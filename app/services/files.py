@@ -3,7 +3,7 @@
 Service records (casework), support-plan months and ledger entries (the special
 fund) all attach their photos, receipts, agreements and menu lists through
 ``attach_files``; every download goes through ``app/files.py``, which asks
-``app/admin/scoping.py`` whether the viewer may see the file.
+``app/admin/access.py`` whether the viewer may see the file.
 
 What a file must pass before anything is written:
 - its extension is one we take (.jpg/.jpeg/.png/.webp/.pdf) **and** its content is

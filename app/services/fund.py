@@ -72,7 +72,7 @@ from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.admin import scoping
+from app import access
 from app.extensions import db
 from app.models import (
     FundAccount,
@@ -86,7 +86,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.files import attach_files
-from app.services.todo import TodoItem, register_provider
+from app.services.todo_item import TodoItem
 from app.validation import InvalidValue, normalize_money
 
 ACCOUNT_NAME = "社会救助专项基金"
@@ -129,7 +129,7 @@ def _committed(work):
 
 
 def _require_poster(user) -> None:
-    if scoping.scope_of(user, narrowed=False).role not in scoping.WRITE_ROLES[LedgerEntry]:
+    if access.scope_of(user, narrowed=False).role not in access.WRITE_ROLES[LedgerEntry]:
         raise NotAllowed(_l("Only the district administrator posts to the special fund."))
 
 
@@ -300,7 +300,7 @@ def post_donation(
 def _visible_or_refuse(model, obj, user):
     if obj is None:
         return None
-    found = db.session.scalar(scoping.visible(model, user).where(model.id == obj.id))
+    found = db.session.scalar(access.visible(model, user).where(model.id == obj.id))
     if found is None:
         raise NotAllowed(_l("You can only save records within your own area."))
     return found
@@ -588,7 +588,7 @@ def create_plan(
             raise InvalidValue(_l("Choose the household the plan supports."))
         with db.session.no_autoflush:
             plan = _new_plan()
-            allowed = scoping.can_write_row(plan, user)
+            allowed = access.can_write_row(plan, user)
         if not allowed:
             raise NotAllowed(_l("You can only save records within your own area."))
         plan.check_consistency()
@@ -619,7 +619,7 @@ def create_plan(
 
 
 def _require_month_writer(month: PlanMonth, user) -> None:
-    if not scoping.can_write_row(month, user):
+    if not access.can_write_row(month, user):
         raise NotAllowed(_l("You can only save records within your own area."))
 
 
@@ -658,11 +658,11 @@ def check_month(month: PlanMonth, *, user, accept: bool, note: str | None = None
 
     def work():
         plan = month.plan
-        if scoping.scope_of(user, narrowed=False).role not in scoping.WRITE_ROLES[SupportPlan]:
+        if access.scope_of(user, narrowed=False).role not in access.WRITE_ROLES[SupportPlan]:
             raise NotAllowed(
                 _l("Only a street clerk or the district administrator checks evidence.")
             )
-        if not scoping.can_write_row(plan, user):
+        if not access.can_write_row(plan, user):
             raise NotAllowed(_l("You can only save records within your own area."))
         if month.status in ("checked", "paid"):
             raise InvalidValue(_l("This month's evidence has already been checked."))
@@ -729,7 +729,7 @@ def month_start(day: dt.date) -> dt.date:
 
 def _scoped(model, user, stmt):
     """``stmt`` narrowed to the user's rows; ``user=None`` means the whole fund."""
-    return stmt if user is None else scoping.visible(model, user, stmt)
+    return stmt if user is None else access.visible(model, user, stmt)
 
 
 def project_earmarks(user) -> list[tuple[Project, Decimal]]:
@@ -782,7 +782,7 @@ def ledger_totals(user, since: dt.date, until: dt.date) -> tuple[Decimal, Decima
         ),
         else_=0,
     )
-    stmt = scoping.visible(
+    stmt = access.visible(
         LedgerEntry,
         user,
         select(func.coalesce(func.sum(money_in), 0), func.coalesce(func.sum(money_out), 0)),
@@ -829,7 +829,7 @@ def _unreversed(stmt):
 def disbursements_without_evidence(user, today: dt.date) -> list[LedgerEntry]:
     """Disbursements posted on or before ``today``, not reversed, with no file (a
     support-plan payment counts its month's evidence)."""
-    stmt = scoping.visible(LedgerEntry, user).where(
+    stmt = access.visible(LedgerEntry, user).where(
         LedgerEntry.entry_type == "disbursement",
         LedgerEntry.posted_on <= today,
         ~exists(select(StoredFile.id).where(StoredFile.ledger_entry_id == LedgerEntry.id)),
@@ -860,7 +860,7 @@ def plan_months_missing(user, today: dt.date) -> list[MissingMonth]:
     """Months of active plans that have ended (before ``today``'s month) and are not
     paid: with no evidence, with evidence not yet checked, or checked but unpaid."""
     stmt = (
-        scoping.visible(PlanMonth, user)
+        access.visible(PlanMonth, user)
         .join(SupportPlan, SupportPlan.id == PlanMonth.plan_id)
         .where(
             SupportPlan.status == "active",
@@ -901,7 +901,7 @@ def projects_over_budget(user, today: dt.date) -> list[tuple[Project, Decimal]]:
         .group_by(LedgerEntry.project_id)
         .subquery()
     )
-    stmt = scoping.visible(
+    stmt = access.visible(
         Project, user, select(Project, spent.c.spent).join(spent, spent.c.project_id == Project.id)
     ).order_by(Project.id)
     return [(p, money(s)) for p, s in db.session.execute(stmt) if money(s) > money(p.budget)]
@@ -914,7 +914,7 @@ def pledges_not_received(user, today: dt.date, days: int | None = None) -> list[
         days = current_app.config.get("PLEDGE_RECEIPT_OVERDUE_DAYS", 30)
     cutoff = dt.datetime.combine(today - dt.timedelta(days=days), dt.time.min)
     stmt = (
-        scoping.visible(Pledge, user)
+        access.visible(Pledge, user)
         .where(
             Pledge.kind == "money",
             Pledge.status == "approved",
@@ -936,7 +936,7 @@ def anomalies(user, today: dt.date) -> dict:
         "projects_over_budget": projects_over_budget(user, today),
         "pledges_not_received": [],
     }
-    if scoping.may_read(Pledge, user):
+    if access.may_read(Pledge, user):
         result["pledges_not_received"] = pledges_not_received(user, today)
     return result
 
@@ -946,9 +946,9 @@ def plan_month_todo_items(user, today: dt.date) -> list[TodoItem]:
     """Months of active plans that have ended without any evidence, for those who
     upload it (the household's community worker, its street clerk, the district
     administrator). On time until the month's last day; overdue from the next day.
-    Registered as a provider of the to-do list (``app/services/todo.py``)."""
+    Listed as a provider of the to-do list (``app/services/todo.py``)."""
     stmt = (
-        scoping.writable(PlanMonth, user)
+        access.writable(PlanMonth, user)
         .join(SupportPlan, SupportPlan.id == PlanMonth.plan_id)
         .where(
             SupportPlan.status == "active",
@@ -984,8 +984,3 @@ def plan_month_todo_items(user, today: dt.date) -> list[TodoItem]:
             )
         )
     return items
-
-
-register_provider(
-    plan_month_todo_items, kind="plan_month_evidence", label=_l("Support-plan evidence")
-)

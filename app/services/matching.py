@@ -38,7 +38,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, false, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from app.admin import scoping
+from app import access
 from app.extensions import db
 from app.models import Area, Household, Need, NeedMatch, Resource, resource_areas
 from app.models import choices as c
@@ -209,7 +209,7 @@ def suggest_resources(need: Need, user, today: dt.date | None = None, limit: int
         NeedMatch.need_id == need.id, NeedMatch.status == "active"
     )
     stmt = (
-        scoping.visible(Resource, user)
+        access.visible(Resource, user)
         .where(
             fits_category(need.category),
             covers_community(need.community_id, need.street_id),
@@ -241,7 +241,7 @@ def suggest_needs(resource: Resource, user, today: dt.date | None = None, limit:
         NeedMatch.resource_id == resource.id, NeedMatch.status == "active"
     )
     stmt = (
-        scoping.visible(Need, user)
+        access.visible(Need, user)
         .where(
             Need.status == "open",
             Need.category.in_(sorted(kinds)),
@@ -354,10 +354,10 @@ def record_match(
 def accept_match(need: Need, resource: Resource, *, user, quantity=1, reason=None, today=None):
     """A worker accepts a suggestion, or picks any resource they may read, for a need
     they may change. Raises ``MatchRefused`` (nothing changed) or returns the match."""
-    if not scoping.can_write_row(need, user) or not scoping.may_write(NeedMatch, user):
+    if not access.can_write_row(need, user) or not access.may_write(NeedMatch, user):
         raise MatchRefused(_l("You can only match needs within your own area."))
     readable = db.session.scalar(
-        scoping.visible(Resource, user, select(Resource.id)).where(Resource.id == resource.id)
+        access.visible(Resource, user, select(Resource.id)).where(Resource.id == resource.id)
     )
     if readable is None:
         raise MatchRefused(_l("This resource is not within your area."))
@@ -367,7 +367,7 @@ def accept_match(need: Need, resource: Resource, *, user, quantity=1, reason=Non
 def release_match(match: NeedMatch, *, user, note: str) -> NeedMatch:
     """End an active match: its capacity goes back to the resource, and the need is
     open again unless another active match still serves it."""
-    if not scoping.can_write_row(match, user):
+    if not access.can_write_row(match, user):
         raise MatchRefused(_l("You can only release matches within your own area."))
     note = (note or "").strip()
     if not note:
@@ -400,11 +400,11 @@ def unmatched_needs_table(user):
     Rows are streets for a district-wide view; communities when the view covers one
     street (a clerk, a worker, or a district user narrowed with the switcher).
     Returns (rows, by_street) where rows are (area, {dimension: n}, total)."""
-    scope = scoping.scope_of(user)
+    scope = access.scope_of(user)
     by_street = scope.street_id is None
     column = Need.street_id if by_street else Need.community_id
     stmt = (
-        scoping.visible(Need, user, select(column, Need.dimension, func.count()).select_from(Need))
+        access.visible(Need, user, select(column, Need.dimension, func.count()).select_from(Need))
         .where(Need.status == "open")
         .group_by(column, Need.dimension)
     )

@@ -38,7 +38,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, union, update
 
-from app.admin import scoping
+from app import access
 from app.extensions import db
 from app.models import (
     Household,
@@ -159,7 +159,7 @@ def pledge(
         update(Project)
         .where(
             Project.id == project.id,
-            scoping.open_to_sponsors(),  # status = 'open', with a summary for sponsors
+            access.open_to_sponsors(),  # status = 'open', with a summary for sponsors
             Project.pledged_total + amount <= Project.budget,
         )
         .values(pledged_total=Project.pledged_total + amount)
@@ -167,7 +167,7 @@ def pledge(
     )
     if reserved.rowcount != 1:
         is_open, budget, total = db.session.execute(
-            select(scoping.open_to_sponsors(), Project.budget, Project.pledged_total).where(
+            select(access.open_to_sponsors(), Project.budget, Project.pledged_total).where(
                 Project.id == project.id
             )
         ).one()
@@ -202,7 +202,7 @@ def pledge(
 
 # ------------------------------------------------------------------ deciding
 def _check_decider(pledge_row: Pledge, user) -> None:
-    if not scoping.can_write_row(pledge_row, user):
+    if not access.can_write_row(pledge_row, user):
         raise InvalidValue(
             _l(
                 "Only a clerk of the project's street or the district administrator "
@@ -354,8 +354,8 @@ class Impact:
 def supported_project_ids(organisation: Organisation):
     """Projects the organisation supports (named sponsor, or an approved pledge): the
     same rule scoping uses for what a sponsor may see."""
-    return scoping.sponsored_project_ids(
-        scoping.Scope(role="sponsor", organisation_id=organisation.id)
+    return access.sponsored_project_ids(
+        access.Scope(role="sponsor", organisation_id=organisation.id)
     )
 
 

@@ -1,13 +1,15 @@
 """The to-do list (待办): what needs doing next, for the user who opens it.
 
 Items come from *providers*: plain functions ``provider(user, today) -> list[TodoItem]``
-registered in ``PROVIDERS`` (``register_provider``). Casework registers two here:
+named in ``PROVIDERS``. Casework's two live here:
 - home visits due: ``registered`` households with no home-visit assessment since intake
   (or since the case was reopened); overdue after ``VISIT_OVERDUE_DAYS``;
 - needs still open after ``NEED_OVERDUE_DAYS``.
-Other modules add their own (the special fund: support-plan months without evidence).
+Other modules keep their own beside their rules (the special fund: support-plan months
+without evidence) and are listed in ``PROVIDERS``; ``TodoItem`` lives in
+``app/services/todo_item.py`` so that they need not import this module.
 
-Whose items: every provider reads through ``scoping.visible``, so a community worker
+Whose items: every provider reads through ``access.visible``, so a community worker
 sees their community's, a street clerk their street's, district staff everything (or
 the street chosen in the switcher). ``only_mine`` keeps the households assigned to the
 user. Tests freeze the clock by passing ``today``.
@@ -16,64 +18,18 @@ user. Tests freeze the clock by passing ``today``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.admin import scoping
+from app import access
 from app.extensions import db
 from app.models import Assessment, CaseTransition, Household, Need
 from app.models import choices as c
-
-
-@dataclass
-class TodoItem:
-    """One thing to do. ``due_on`` is the last day it is on time."""
-
-    kind: str
-    title: str
-    due_on: dt.date
-    is_overdue: bool
-    endpoint: str
-    url_args: dict = field(default_factory=dict)
-    household_id: int | None = None
-    household_label: str = ""
-    assigned_worker_id: int | None = None
-    #: how many days past ``due_on`` (0 when on time)
-    days_overdue: int = 0
-
-    @property
-    def url(self) -> str:
-        return url_for(self.endpoint, **self.url_args)
-
-    @property
-    def overdue_since(self) -> dt.date | None:
-        return self.due_on + dt.timedelta(days=1) if self.is_overdue else None
-
-    @property
-    def kind_label(self) -> str:
-        return str(KIND_LABELS.get(self.kind, self.kind))
-
-
-Provider = Callable[..., list[TodoItem]]
-#: the providers asked for items, in order
-PROVIDERS: list[Provider] = []
-#: kind → label shown on the to-do page
-KIND_LABELS: dict[str, object] = {}
-
-
-def register_provider(provider: Provider, *, kind: str | None = None, label=None) -> Provider:
-    """Add a provider (idempotent); ``kind``/``label`` name the items it makes."""
-    if provider not in PROVIDERS:
-        PROVIDERS.append(provider)
-    if kind is not None:
-        KIND_LABELS[kind] = label or kind
-    return provider
+from app.services import fund
+from app.services.todo_item import Provider, TodoItem
 
 
 def _days(name: str) -> int:
@@ -93,7 +49,7 @@ def visits_due(user, today: dt.date) -> list[TodoItem]:
     """Registered households awaiting their home visit; overdue after
     ``VISIT_OVERDUE_DAYS`` days from intake (or from reopening)."""
     limit = _days("VISIT_OVERDUE_DAYS")
-    stmt = scoping.visible(Household, user).where(Household.status == "registered")
+    stmt = access.visible(Household, user).where(Household.status == "registered")
     households = db.session.scalars(stmt.options(selectinload(Household.community))).all()
     if not households:
         return []
@@ -142,7 +98,7 @@ def needs_overdue(user, today: dt.date) -> list[TodoItem]:
     limit = _days("NEED_OVERDUE_DAYS")
     cutoff = today - dt.timedelta(days=limit)
     stmt = (
-        scoping.visible(Need, user)
+        access.visible(Need, user)
         .where(Need.status == "open", Need.identified_on < cutoff)
         .options(selectinload(Need.household).selectinload(Household.community))
     )
@@ -168,13 +124,14 @@ def needs_overdue(user, today: dt.date) -> list[TodoItem]:
     return items
 
 
-register_provider(visits_due, kind="visit", label=_l("Home visits"))
-register_provider(needs_overdue, kind="need", label=_l("Open needs overdue"))
+#: the providers asked for items, in order: an explicit list, so that the to-do list
+#: imports the modules it asks and none of them imports it back
+PROVIDERS: list[Provider] = [visits_due, needs_overdue, fund.plan_month_todo_items]
 
 
 def todo_items(user, today: dt.date | None = None, *, only_mine: bool = False) -> list[TodoItem]:
     """Every provider's items for ``user``: overdue first, then by due date."""
-    if not scoping.may_read(Household, user):
+    if not access.may_read(Household, user):
         return []
     today = today or dt.date.today()
     items: list[TodoItem] = []
@@ -195,8 +152,3 @@ def todo_summary(user, today: dt.date | None = None) -> dict:
         "overdue": sum(1 for i in items if i.is_overdue),
         "total": len(items),
     }
-
-
-# Providers registered by other modules: imported here so that every caller of
-# ``todo_items`` sees them, however the app was started.
-from app.services import fund as _fund  # noqa: E402, F401

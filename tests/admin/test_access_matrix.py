@@ -1,7 +1,7 @@
 """Every admin view × every role × every way in.
 
 Expectations are written out here from the rules in the issue, independently of
-``app/admin/scoping.py``: which roles may open which view, and for each role a row it
+``app/admin/access.py``: which roles may open which view, and for each role a row it
 may touch and a row outside its scope (same street but another community, another
 street, a project not open and not theirs).
 """

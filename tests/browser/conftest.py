@@ -63,8 +63,8 @@ def live_server(tmp_path_factory):
     from werkzeug.serving import make_server
 
     from app import create_app
+    from app.demo import seed_demo
     from app.extensions import db
-    from app.services.demo import seed_demo
     from config import TestConfig
 
     tmp = tmp_path_factory.mktemp("browser-db")
@@ -133,7 +133,7 @@ def page(chromium_browser, live_server):
 def browser_login(page):
     """browser_login("worker") logs the page in through the real form (with its CSRF
     token); returns the page, on the landing page."""
-    from app.services.demo import DEMO_PASSWORD
+    from app.demo import DEMO_PASSWORD
 
     def _login(username: str):
         page.goto("/login")

@@ -410,7 +410,7 @@ def test_only_mine_keeps_the_households_assigned_to_the_user(app):
     assert todo.todo_items(user("chengdong"), today=today, only_mine=True) == []
 
 
-def test_other_modules_add_items_through_a_provider(app):
+def test_every_listed_provider_adds_its_items(app, monkeypatch):
     def plan_months(user, today):
         return [
             todo.TodoItem(
@@ -423,15 +423,11 @@ def test_other_modules_add_items_through_a_provider(app):
             )
         ]
 
-    todo.register_provider(plan_months, kind="plan_evidence", label="证据")
-    try:
-        items = todo.todo_items(user("admin"), today=dt.date(2026, 11, 1))
-        assert "三月证据未上传" in [i.title for i in items]
-        assert items[0].is_overdue
-        assert todo.todo_summary(user("admin"), today=dt.date(2026, 11, 1))["total"] == len(items)
-    finally:
-        todo.PROVIDERS.remove(plan_months)
-        todo.KIND_LABELS.pop("plan_evidence")
+    monkeypatch.setattr(todo, "PROVIDERS", [*todo.PROVIDERS, plan_months])
+    items = todo.todo_items(user("admin"), today=dt.date(2026, 11, 1))
+    assert "三月证据未上传" in [i.title for i in items]
+    assert items[0].is_overdue
+    assert todo.todo_summary(user("admin"), today=dt.date(2026, 11, 1))["total"] == len(items)
 
 
 def test_summary_counts_overdue_visits_and_needs(app):

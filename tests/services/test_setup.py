@@ -12,9 +12,9 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from app import create_app
+from app.demo import seed_demo
 from app.extensions import db
 from app.models import Area, Household, Member, Need, Project, Resource, User
-from app.services.demo import seed_demo
 from tests.conftest import config_for
 
 ROOT = Path(__file__).resolve().parents[2]

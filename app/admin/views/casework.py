@@ -17,11 +17,12 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice, SelectField
 from wtforms.validators import DataRequired
 
-from app.admin import scoping, validators
+from app import access
+from app.access import STAFF
+from app.admin import validators
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
 from app.admin.labels import COMMON_LABELS
-from app.admin.scoping import STAFF
 from app.extensions import db
 from app.models import Assessment, CaseTransition, Household, Need
 from app.models import choices as c
@@ -137,7 +138,7 @@ class AssessmentView(ScopedModelView):
         "household": {"validators": [DataRequired()]},
         "visit_date": {"validators": [DataRequired(), validators.not_future]},
         "findings": {"validators": [DataRequired()]},
-        "visiting_worker": {"query_factory": lambda: scoping.assignable_workers(current_user)},
+        "visiting_worker": {"query_factory": lambda: access.assignable_workers(current_user)},
         **{name: {"validators": [DataRequired()]} for name in casework.SEVERITY_COLUMNS},
     }
     form_ajax_refs = {"household": {"fields": ("head_name",), "placeholder": _l("Type a name")}}
@@ -171,7 +172,7 @@ class AssessmentView(ScopedModelView):
         household_id = parse_id(request.args.get("household_id"))
         if request.method == "GET" and household_id is not None:
             household = (
-                scoping.readable(Household, current_user)
+                access.readable(Household, current_user)
                 .filter(Household.id == household_id)
                 .one_or_none()
             )

@@ -25,8 +25,9 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from app import access
 from app.admin import formatters as fmt
-from app.admin import scoping, validators
+from app.admin import validators
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
 from app.extensions import db
@@ -93,7 +94,7 @@ def _int_or_none(value):
 
 
 def _may_post() -> bool:
-    return current_user.is_authenticated and scoping.may_write(LedgerEntry, current_user)
+    return current_user.is_authenticated and access.may_write(LedgerEntry, current_user)
 
 
 # ----------------------------------------------------------------- the ledger
@@ -133,7 +134,7 @@ def _pick(model, value):
     """The row ``value`` names, if the user may read it; a missing one is an error."""
     if value is None:
         return None
-    row = db.session.scalar(scoping.visible(model, current_user).where(model.id == value))
+    row = db.session.scalar(access.visible(model, current_user).where(model.id == value))
     if row is None:
         raise InvalidValue(_l("Choose a record within your own area."))
     return row
@@ -275,10 +276,10 @@ class LedgerView(ScopedModelView):
         self._require_poster()
         form = DonationForm(request.form)
         form.donor_organisation.choices = _options(
-            scoping.readable(Organisation, current_user).order_by(Organisation.name)
+            access.readable(Organisation, current_user).order_by(Organisation.name)
         )
         pledges = (
-            scoping.readable(Pledge, current_user)
+            access.readable(Pledge, current_user)
             .filter(
                 Pledge.kind == "money",
                 Pledge.status == "approved",
@@ -291,7 +292,7 @@ class LedgerView(ScopedModelView):
             lambda p: f"{p.organisation} · {p.project} · {p.amount_yuan:,.2f}",
         )
         form.project.choices = _options(
-            scoping.readable(Project, current_user).order_by(Project.name)
+            access.readable(Project, current_user).order_by(Project.name)
         )
         if request.method == "POST" and form.validate():
             try:
@@ -322,10 +323,10 @@ class LedgerView(ScopedModelView):
         self._require_poster()
         form = DisbursementForm(request.form)
         form.project.choices = _options(
-            scoping.readable(Project, current_user).order_by(Project.name)
+            access.readable(Project, current_user).order_by(Project.name)
         )
         form.payee_organisation.choices = _options(
-            scoping.readable(Organisation, current_user).order_by(Organisation.name)
+            access.readable(Organisation, current_user).order_by(Organisation.name)
         )
         if request.method == "POST" and form.validate():
             try:
@@ -593,9 +594,9 @@ class PlanMonthView(ScopedModelView):
         month = kwargs.get("model")
         if template == self.details_template and month is not None:
             kwargs.update(
-                may_upload=scoping.can_write_row(month, current_user)
+                may_upload=access.can_write_row(month, current_user)
                 and month.status not in ("checked", "paid"),
-                may_check=scoping.can_write_row(month.plan, current_user)
+                may_check=access.can_write_row(month.plan, current_user)
                 and month.status not in ("checked", "paid"),
                 may_pay=_may_post() and month.status == "checked" and month.payment is None,
                 amount_due=fund.month_amount(month),
@@ -620,7 +621,7 @@ class PlanMonthView(ScopedModelView):
 
     @expose("/evidence/", methods=("POST",))
     def evidence_view(self):
-        if not scoping.may_write(PlanMonth, current_user):
+        if not access.may_write(PlanMonth, current_user):
             abort(403)
         month = self._month_or_404()
         raw_units = (request.form.get("units") or "").strip()
@@ -642,7 +643,7 @@ class PlanMonthView(ScopedModelView):
 
     @expose("/check/", methods=("POST",))
     def check_view(self):
-        if not scoping.may_write(SupportPlan, current_user):
+        if not access.may_write(SupportPlan, current_user):
             abort(403)
         month = self._month_or_404()
         try:
@@ -684,7 +685,7 @@ class FundOverviewView(BaseView):
     totals, the months awaiting evidence; ``/admin/fund/anomalies/``: monitoring."""
 
     def is_accessible(self) -> bool:
-        return current_user.is_authenticated and scoping.may_read(LedgerEntry, current_user)
+        return current_user.is_authenticated and access.may_read(LedgerEntry, current_user)
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:

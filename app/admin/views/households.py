@@ -13,7 +13,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 from wtforms.validators import DataRequired
 
-from app.admin import scoping, validators
+from app import access
+from app.admin import validators
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
 from app.admin.labels import COMMON_LABELS
@@ -150,7 +151,7 @@ class HouseholdView(ScopedModelView):
         "monthly_income": {"validators": [validators.money]},
         "intake_date": {"validators": [validators.not_future]},
         # staff of the user's own area only (users are otherwise admin-only rows)
-        "assigned_worker": {"query_factory": lambda: scoping.assignable_workers(current_user)},
+        "assigned_worker": {"query_factory": lambda: access.assignable_workers(current_user)},
     }
     column_labels = {
         "referrer_organisation": _l("Referred by (organisation)"),
@@ -189,7 +190,7 @@ class HouseholdView(ScopedModelView):
         return model
 
     def _format_members(self, _context, model, _name):
-        reveal = scoping.can_reveal_personal_data(model, current_user)
+        reveal = access.can_reveal_personal_data(model, current_user)
         parts = []
         for m in model.members:
             number = m.id_number if reveal else mask_id_number(m.id_number)
@@ -283,7 +284,7 @@ class HouseholdView(ScopedModelView):
         except InvalidValue as exc:
             flash(str(exc), "error")
             return redirect(url_for(".index_view"))
-        stmt = scoping.visible(Household, current_user).where(
+        stmt = access.visible(Household, current_user).where(
             or_(
                 Household.head_id_number == number,
                 Household.id.in_(select(Member.household_id).where(Member.id_number == number)),

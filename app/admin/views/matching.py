@@ -10,7 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 
-from app.admin import scoping
+from app import access
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
 from app.extensions import db
@@ -29,7 +29,7 @@ def _scoped_one(model, raw, *, write=False):
     pk = _int_arg(raw)
     if pk is None:
         abort(404)
-    scope_stmt = scoping.writable if write else scoping.visible
+    scope_stmt = access.writable if write else access.visible
     row = db.session.scalar(scope_stmt(model, current_user).where(model.id == pk))
     if row is None:
         abort(404)
@@ -136,12 +136,12 @@ class NeedMatchView(ScopedModelView):
     def suggest_view(self):
         """Resources that fit one need, with the reasons; accept one or pick another."""
         need = _scoped_one(Need, request.args.get("need_id"))
-        may_match = self._may_write() and scoping.can_write_row(need, current_user)
+        may_match = self._may_write() and access.can_write_row(need, current_user)
         suggestions = matching.suggest_resources(need, current_user)
         picker = []
         if may_match:
             picker = db.session.scalars(
-                scoping.visible(Resource, current_user)
+                access.visible(Resource, current_user)
                 .where(Resource.status == "available")
                 .order_by(Resource.name)
                 .limit(300)
@@ -166,7 +166,7 @@ class NeedMatchView(ScopedModelView):
         writable_ids = {
             s.item.id
             for s in suggestions
-            if may_match and scoping.can_write_row(s.item, current_user)
+            if may_match and access.can_write_row(s.item, current_user)
         }
         return self.render(
             "admin/need_match_for_resource.html",
@@ -244,7 +244,7 @@ class UnmatchedNeedsView(BaseView):
     """Open needs (not yet matched) counted per street (or community) and dimension."""
 
     def is_accessible(self) -> bool:
-        return current_user.is_authenticated and current_user.role in scoping.STAFF
+        return current_user.is_authenticated and current_user.role in access.STAFF
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:

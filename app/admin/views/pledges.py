@@ -15,11 +15,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app import access
+from app.access import STAFF
 from app.admin import formatters as fmt
-from app.admin import scoping
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
-from app.admin.scoping import STAFF
 from app.extensions import db
 from app.models import Organisation, Pledge, Project, StoredFile
 from app.models import choices as c
@@ -44,7 +44,7 @@ def _pledging_organisations():
     """Organisations with a pledge the user may see (built per request)."""
     if not has_request_context() or not current_user.is_authenticated:
         return []
-    ids = scoping.visible(Pledge, current_user, select(Pledge.organisation_id))
+    ids = access.visible(Pledge, current_user, select(Pledge.organisation_id))
     stmt = select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.name)
     return [(str(o.id), o.name) for o in db.session.scalars(stmt)]
 
@@ -124,20 +124,20 @@ class PledgeView(ScopedModelView):
         return None
 
     def can_decide(self, pledge: Pledge) -> bool:
-        return pledge.status == "pending" and scoping.can_write_row(pledge, current_user)
+        return pledge.status == "pending" and access.can_write_row(pledge, current_user)
 
     def can_mark_received(self, pledge: Pledge) -> bool:
         return (
             pledge.kind == "in_kind"
             and pledge.status == "approved"
             and pledge.received_on is None
-            and scoping.can_write_row(pledge, current_user)
+            and access.can_write_row(pledge, current_user)
         )
 
     def _pledge_to_change(self) -> Pledge:
         """The pledge named in the form: 403 for roles that never decide, 404 when it
         is outside the user's street (``get_one`` is scoped for writing on POST)."""
-        if not scoping.may_write(Pledge, current_user):
+        if not access.may_write(Pledge, current_user):
             abort(403)
         pledge = self.get_one(_form_id())
         if pledge is None:
@@ -228,7 +228,7 @@ class SponsorPledgeView(ScopedModelView):
     @expose("/withdraw/", methods=("POST",))
     def withdraw(self):
         pledge = db.session.scalars(
-            scoping.visible(Pledge, current_user).where(Pledge.id == (parse_id(_form_id()) or -1))
+            access.visible(Pledge, current_user).where(Pledge.id == (parse_id(_form_id()) or -1))
         ).first()
         if pledge is None:
             abort(404)
@@ -263,7 +263,7 @@ class SponsorImpactView(BaseView):
         evidence: dict[int, list[StoredFile]] = {}
         if ids:
             stmt = (
-                scoping.visible(StoredFile, current_user)
+                access.visible(StoredFile, current_user)
                 .where(StoredFile.project_id.in_(ids))
                 .order_by(StoredFile.id.desc())
             )
@@ -282,23 +282,21 @@ def sponsor_details_context(project: Project) -> dict:
     it, whether they may pledge, and shared evidence when they support it."""
     org_id = current_user.organisation_id
     own = db.session.scalars(
-        scoping.visible(Pledge, current_user)
+        access.visible(Pledge, current_user)
         .where(Pledge.project_id == project.id)
         .order_by(Pledge.pledged_at.desc())
     ).all()
     can_pledge = bool(
         db.session.scalar(
-            select(Project.id).where(Project.id == project.id, scoping.open_to_sponsors())
+            select(Project.id).where(Project.id == project.id, access.open_to_sponsors())
         )
     )
     evidence = db.session.scalars(
-        scoping.visible(StoredFile, current_user)
+        access.visible(StoredFile, current_user)
         .where(StoredFile.project_id == project.id)
         .order_by(StoredFile.id.desc())
     ).all()
-    supported = set(
-        db.session.scalars(scoping.sponsored_project_ids(scoping.scope_of(current_user)))
-    )
+    supported = set(db.session.scalars(access.sponsored_project_ids(access.scope_of(current_user))))
     return {
         "own_pledges": own,
         "can_pledge": can_pledge and org_id is not None,

@@ -16,10 +16,11 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.admin import scoping, validators
+from app import access
+from app.access import STAFF
+from app.admin import validators
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
-from app.admin.scoping import STAFF
 from app.extensions import db
 from app.models import Area, Project
 from app.models import choices as c
@@ -164,7 +165,7 @@ def _sponsor_area_options(column):
     def options():
         if not has_request_context() or not current_user.is_authenticated:
             return []
-        ids = scoping.visible(Project, current_user, select(column))
+        ids = access.visible(Project, current_user, select(column))
         stmt = select(Area).where(Area.id.in_(ids)).order_by(Area.parent_id, Area.name)
         return [(str(a.id), a.full_name) for a in db.session.scalars(stmt)]
 
@@ -240,7 +241,7 @@ class SponsorProjectView(_ProjectViewBase):
         """Pledge money or in-kind support to an open project (the form on its page)."""
         raw = request.form.get("id", "")
         project = db.session.scalars(
-            scoping.visible(Project, current_user).where(Project.id == (parse_id(raw) or -1))
+            access.visible(Project, current_user).where(Project.id == (parse_id(raw) or -1))
         ).first()
         if project is None or current_user.organisation is None:
             abort(404)

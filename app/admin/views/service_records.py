@@ -12,7 +12,8 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, MultipleFileField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.admin import scoping, validators
+from app import access
+from app.admin import validators
 from app.admin.base import ScopedAjaxLoader, ScopedModelView
 from app.admin.filters import area_filters
 from app.extensions import db
@@ -244,7 +245,7 @@ class ServiceRecordView(ScopedModelView):
         return c.label(c.EVIDENCE_KINDS, kind)
 
     def may_change_files(self, record) -> bool:
-        return self._may_write() and scoping.can_write_row(record, current_user)
+        return self._may_write() and access.can_write_row(record, current_user)
 
     def _writable_file(self):
         if not self._may_write():
@@ -253,7 +254,7 @@ class ServiceRecordView(ScopedModelView):
         if file_id is None:
             abort(404)
         stored = db.session.scalar(
-            scoping.writable(StoredFile, current_user).where(
+            access.writable(StoredFile, current_user).where(
                 StoredFile.id == file_id, StoredFile.service_record_id.is_not(None)
             )
         )

@@ -11,6 +11,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.demo.casework import referrer_for, seed_casework
+from app.demo.fund import seed_fund
+from app.demo.matching import seed_matching
+from app.demo.pledges import seed_pledges
 from app.extensions import db
 from app.models import (
     Area,
@@ -24,10 +28,6 @@ from app.models import (
     User,
 )
 from app.models import choices as c
-from app.services.demo_casework import referrer_for, seed_casework
-from app.services.demo_fund import seed_fund
-from app.services.demo_matching import seed_matching
-from app.services.demo_pledges import seed_pledges
 from app.validation import id_check_digit
 
 DEMO_PASSWORD = "yijia-demo-2019"
