@@ -5,6 +5,7 @@
 ``SECRET_KEY`` and a ``DATABASE_URL``.  ``TestConfig`` is used by the test suite.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -33,7 +34,30 @@ class Config:
     LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    #: "remember me" lasts two weeks (Flask-Login's default is a year), and like the
+    #: session cookie is never readable by scripts nor sent by other sites' forms
+    REMEMBER_COOKIE_DURATION = dt.timedelta(days=14)
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: Flask-Limiter's storage: Redis when REDIS_URL is set (shared by every worker
+    #: process), else this process's memory
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_KEY_PREFIX = "yijia"
+    #: a moving window: no double burst at the edge of a fixed one
+    RATELIMIT_STRATEGY = "moving-window"
+    #: failed logins allowed per client address, and per username (known or not),
+    #: before the login form refuses to check passwords for a while
+    LOGIN_FAILURES_PER_IP = os.environ.get("LOGIN_FAILURES_PER_IP", "30 per 10 minutes")
+    LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5 per 5 minutes")
+    #: consecutive failed logins that lock an account until an administrator unlocks it
+    LOGIN_LOCK_AFTER = int(os.environ.get("LOGIN_LOCK_AFTER", "10"))
+    #: wrong current passwords on the change-password form, per user
+    PASSWORD_CHANGE_FAILURES = os.environ.get("PASSWORD_CHANGE_FAILURES", "5 per 10 minutes")
+    #: look-ups of "is this ID number registered?" per user and per client address
+    ID_NUMBER_CHECK_LIMIT = os.environ.get("ID_NUMBER_CHECK_LIMIT", "60 per hour; 300 per day")
+    #: number of reverse proxies in front of the app (X-Forwarded-For hops to trust);
+    #: 0 means the app is reached directly and the peer address is the client's
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
     WTF_CSRF_TIME_LIMIT = None
     # Flask-Admin: let IntegrityError reach our own handler, which shows a generic text.
     FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = False
@@ -53,9 +77,12 @@ class Config:
     #: an approved pledge not received after this many days is an anomaly
     PLEDGE_RECEIPT_OVERDUE_DAYS = int(os.environ.get("PLEDGE_RECEIPT_OVERDUE_DAYS", "30"))
     TESTING = False
+    #: production refuses demo data and insists on its secrets
+    IS_PRODUCTION = False
 
 
 class ProductionConfig(Config):
+    IS_PRODUCTION = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 
@@ -73,6 +100,12 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
+    #: each test app counts on its own; never a developer's Redis
+    RATELIMIT_STORAGE_URI = "memory://"
+    #: the suite logs in hundreds of times from 127.0.0.1; the throttle's own tests
+    #: set the production limits back
+    LOGIN_FAILURES_PER_IP = "10000 per minute"
+    LOGIN_FAILURES_PER_ACCOUNT = "10000 per minute"
 
 
 def config_from_env():

@@ -5,7 +5,9 @@ import logging
 from flask import Flask, has_request_context, jsonify, session
 from flask_login import current_user
 
-from app.extensions import babel, csrf, db, login_manager, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+log = logging.getLogger(__name__)
 
 
 def create_app(config=None) -> Flask:
@@ -15,6 +17,7 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config or config_from_env())
     register_logging(app)
+    register_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -43,11 +46,24 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def register_proxies(app: Flask) -> None:
+    """Behind ``PROXY_FIX_X_FOR`` reverse proxies, the client's address (which the
+    login throttle counts by) is the one they forwarded."""
+    hops = app.config.get("PROXY_FIX_X_FOR", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1)
+
+
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    if app.config.get("IS_PRODUCTION") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        log.warning("REDIS_URL is not set: each worker process counts login failures alone")
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "warning"
@@ -55,17 +71,12 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("Please log in to see this page.")
 
-    from app.models import User
-
     @login_manager.user_loader
-    def load_user(user_id: str):
-        from app.validation import parse_id
+    def load_user(session_id: str):
+        """Only a cookie carrying the user's current session version (``get_id``)."""
+        from app.services.users import user_for_session
 
-        pk = parse_id(user_id)
-        if pk is None:
-            return None
-        user = db.session.get(User, pk)
-        return user if user is not None and user.is_active else None
+        return user_for_session(session_id)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -102,8 +113,13 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_security_headers(app: Flask) -> None:
+    from app.csp import content_security_policy, csp_nonce
+
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+
     @app.after_request
     def headers(response):
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(csp_nonce()))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -113,23 +129,8 @@ def register_security_headers(app: Flask) -> None:
         return response
 
 
-class ScrubPersonalData(logging.Filter):
-    """Masks anything that looks like an ID number or a mobile phone in log lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from app.validation import ID_NUMBER_PATTERN, PHONE_PATTERN, mask_id_number, mask_phone
-
-        message = record.getMessage()
-        scrubbed = ID_NUMBER_PATTERN.sub(lambda m: mask_id_number(m.group()), message)
-        scrubbed = PHONE_PATTERN.sub(lambda m: mask_phone(m.group()), scrubbed)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, None
-        return True
-
-
 def register_logging(app: Flask) -> None:
-    scrub = ScrubPersonalData()
-    for name in ("", "werkzeug", "gunicorn.access", "gunicorn.error", "flask_admin", app.name):
-        logging.getLogger(name).addFilter(scrub)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(scrub)
+    """ID numbers and phones are masked in every log line (``app/logs.py``)."""
+    from app.logs import configure_logging
+
+    configure_logging(app)

@@ -1,5 +1,5 @@
-"""Command-line tasks: ``flask seed-demo``, ``flask create-user``, ``flask case-status``,
-``flask todo``."""
+"""Command-line tasks: ``flask seed-demo``, ``flask create-user``, ``flask reset-password``,
+``flask unlock-user``, ``flask deactivate-user``, ``flask case-status``, ``flask todo``."""
 
 import click
 from flask import Flask
@@ -12,7 +12,15 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--households", default=100, show_default=True, help="households to create")
     def seed_demo_command(households: int):
-        """Fill the database with the fictitious demo district (idempotent)."""
+        """Fill the database with the fictitious demo district (idempotent).
+        Refused in production: the demo accounts' password is published."""
+        import os
+
+        if app.config.get("IS_PRODUCTION") or os.environ.get("YIJIA_ENV") == "production":
+            raise click.ClickException(
+                "seed-demo is refused in production (YIJIA_ENV=production): the demo "
+                "accounts have a published password. Use create-user instead."
+            )
         from app.demo import DEMO_PASSWORD, seed_demo
 
         created = seed_demo(households)
@@ -48,9 +56,17 @@ def register_cli(app: Flask) -> None:
     )
     @click.option("--area", "area_name", help="area name (district, street or community)")
     @click.option("--organisation", "organisation_name", help="organisation, for sponsors")
+    @click.option(
+        "--must-change/--no-must-change",
+        default=False,
+        help="the user must change the password at the first login",
+    )
     @click.password_option()
-    def create_user_command(username, full_name, role, area_name, organisation_name, password):
-        """Create a login account, e.g. the first district administrator."""
+    def create_user_command(
+        username, full_name, role, area_name, organisation_name, must_change, password
+    ):
+        """Create a login account, e.g. the first district administrator (same rules
+        as the panel: password policy, an area that fits the role)."""
         from app.services.users import create_user
 
         try:
@@ -61,11 +77,61 @@ def register_cli(app: Flask) -> None:
                 area_name=area_name,
                 organisation_name=organisation_name,
                 password=password,
+                must_change_password=must_change,
             )
         except InvalidValue as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from None
         click.echo(f"created user {user.username} ({user.role})")
+
+    def _user_named(username: str):
+        from sqlalchemy import select
+
+        from app.models import User
+
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException("no such user")
+        return user
+
+    @app.cli.command("reset-password")
+    @click.option("--username", required=True)
+    @click.password_option()
+    def reset_password_command(username, password):
+        """Give an account a new initial password (to be changed at the next login);
+        unlocks it and ends its sessions."""
+        from app.services.users import reset_password
+
+        user = _user_named(username)
+        try:
+            reset_password(user, password)
+            db.session.commit()
+        except InvalidValue as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"new initial password set for {user.username}; it must be changed at login")
+
+    @app.cli.command("unlock-user")
+    @click.option("--username", required=True)
+    def unlock_user_command(username):
+        """Lift the lock that too many failed logins put on an account."""
+        from app.services.users import unlock
+
+        user = _user_named(username)
+        unlock(user)
+        db.session.commit()
+        click.echo(f"unlocked {user.username}")
+
+    @app.cli.command("deactivate-user")
+    @click.option("--username", required=True)
+    def deactivate_user_command(username):
+        """Deactivate an account (it is kept, never deleted); its sessions end."""
+        from app.services.users import deactivate
+
+        user = _user_named(username)
+        deactivate(user)
+        db.session.commit()
+        click.echo(f"deactivated {user.username}")
 
     @app.cli.command("sweep-files")
     @click.option("--dry-run", is_flag=True, help="list, do not delete")

@@ -1,6 +1,8 @@
 """Flask extensions, created unbound so models never import the app."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,3 +29,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+#: no default limits: what is throttled says so (``app/throttle.py``); the storage
+#: comes from ``RATELIMIT_STORAGE_URI`` (Redis when ``REDIS_URL`` is set)
+limiter = Limiter(key_func=get_remote_address)

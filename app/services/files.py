@@ -13,8 +13,10 @@ What a file must pass before anything is written:
 - images are re-encoded from their pixels, which drops EXIF/GPS and any other
   metadata (and anything hidden after the image data), after turning them upright;
   a thumbnail is made at the same time;
-- PDFs must start with ``%PDF-``, end with ``%%EOF`` and carry no JavaScript or
-  launch actions.
+- PDFs must start with ``%PDF-``, end with ``%%EOF``, parse with pypdf, not be
+  encrypted, and carry no JavaScript, launch or other dangerous actions, embedded
+  files, rich media or XFA forms anywhere: every object of the file is read and every
+  name checked *after* pypdf decoded it, so ``/J#61vaScript`` is ``/JavaScript``.
 
 Names: the file is stored under a random name (``ab/ab12….jpg``) in
 ``UPLOAD_FOLDER``, outside the static folder; the uploaded name is kept only as a
@@ -51,6 +53,8 @@ from app.models.choices import EVIDENCE_KINDS, values
 from app.validation import InvalidValue
 
 log = logging.getLogger(__name__)
+# pypdf logs every oddity it repairs in a file; hostile uploads would flood the log
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 #: content type → (extension we store under, extensions we accept from users)
 ACCEPTED = {
@@ -63,7 +67,29 @@ PIL_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 #: refuse images that would take too much memory to decode (decompression bombs)
 MAX_PIXELS = 40_000_000
 THUMBNAIL_SIZE = (320, 320)
-PDF_FORBIDDEN = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia")
+#: names (as keys or values, already decoded by pypdf) that refuse a PDF: scripts,
+#: actions that start programs, fetch or send files, embedded files, rich media, XFA
+PDF_FORBIDDEN_NAMES = frozenset(
+    {
+        "/JS",
+        "/JavaScript",
+        "/Launch",
+        "/ImportData",
+        "/SubmitForm",
+        "/GoToE",
+        "/GoToR",
+        "/Rendition",
+        "/RichMediaExecute",
+        "/RichMedia",
+        "/RichMediaContent",
+        "/EmbeddedFile",
+        "/EmbeddedFiles",
+        "/EF",
+        "/XFA",
+    }
+)
+#: a PDF with more objects than this is refused rather than read to the end
+PDF_MAX_OBJECTS = 200_000
 
 
 class RejectedFile(InvalidValue):
@@ -156,12 +182,76 @@ def check_upload(filename: str | None, data: bytes, *, max_bytes: int | None = N
 
 
 def _check_pdf(name: str, data: bytes) -> None:
+    """Parse the PDF with pypdf and refuse it unless it is complete, unencrypted and
+    free of scripts, dangerous actions and embedded files (``PDF_FORBIDDEN_NAMES``)."""
     if b"%%EOF" not in data[-2048:]:
         raise RejectedFile(_l("The file %(name)s is not a complete PDF.", name=name))
-    if any(marker in data for marker in PDF_FORBIDDEN):
+    try:
+        found = _forbidden_pdf_name(data)
+    except _EncryptedPdf:
+        raise RejectedFile(
+            _l(
+                "The PDF %(name)s is encrypted or password-protected; upload an unprotected copy.",
+                name=name,
+            )
+        ) from None
+    except Exception as exc:  # pypdf raises many kinds on a damaged file
+        log.info("rejected PDF upload: %s", type(exc).__name__)
+        raise RejectedFile(_l("The PDF %(name)s is damaged or not a PDF.", name=name)) from None
+    if found is not None:
+        log.info("rejected PDF upload: contains %s", found)
         raise RejectedFile(
             _l("The PDF %(name)s contains scripts or embedded files; it is refused.", name=name)
         )
+
+
+class _EncryptedPdf(Exception):
+    pass
+
+
+def _forbidden_pdf_name(data: bytes) -> str | None:
+    """The first forbidden name anywhere in the PDF, or None. Reads every object the
+    cross-reference tables list (object streams included) and everything reachable
+    from the trailer; raises on a file pypdf cannot read."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pypdf warns about oddities it then repairs
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise _EncryptedPdf
+        root = reader.trailer.get("/Root")
+        root = root.get_object() if root is not None else None
+        if not isinstance(root, DictionaryObject) or root.get("/Type") != "/Catalog":
+            raise ValueError("no document catalog")
+        len(reader.pages)  # the page tree must be readable
+        seen: set[tuple[int, int]] = set()
+        pending: list = [reader.trailer]
+        for generation, numbers in reader.xref.items():
+            pending.extend(IndirectObject(num, generation, reader) for num in numbers)
+        pending.extend(IndirectObject(num, 0, reader) for num in reader.xref_objStm)
+        while pending:
+            obj = pending.pop()
+            if isinstance(obj, IndirectObject):
+                key = (obj.idnum, obj.generation)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if len(seen) > PDF_MAX_OBJECTS:
+                    raise ValueError("too many objects")
+                obj = obj.get_object()
+            if isinstance(obj, NameObject):
+                if str(obj) in PDF_FORBIDDEN_NAMES:
+                    return str(obj)
+            elif isinstance(obj, DictionaryObject):  # streams too: their dictionaries
+                for dict_key, value in obj.items():
+                    if str(dict_key) in PDF_FORBIDDEN_NAMES:
+                        return str(dict_key)
+                    pending.append(value)
+            elif isinstance(obj, ArrayObject):
+                pending.extend(obj)
+    return None
 
 
 def _clean_image(name: str, data: bytes, content_type: str) -> tuple[bytes, bytes]:

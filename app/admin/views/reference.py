@@ -3,13 +3,11 @@
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
-from wtforms import PasswordField
-from wtforms.validators import Length, Optional
 
 from app.admin.base import ScopedModelView
+from app.admin.users import UserActionsMixin, UserCreateForm, UserEditForm
 from app.models import Area, HardshipCategory, User
 from app.models import choices as c
-from app.validation import InvalidValue
 
 
 class AreaView(ScopedModelView):
@@ -34,7 +32,13 @@ class HardshipCategoryView(ScopedModelView):
     column_filters = [BooleanEqualFilter(HardshipCategory.is_active, _l("Active"))]
 
 
-class UserView(ScopedModelView):
+class UserView(UserActionsMixin, ScopedModelView):
+    """Accounts, run by the district administrator alone: create with a role, the area
+    that fits it and an initial password the user must change; reset a password;
+    deactivate (never delete); unlock after too many failed logins. The rules are the
+    service's (``app/services/users.py``) and the model's; the forms are in
+    ``app/admin/users.py``."""
+
     choices = {"role": c.ROLES, "locale": [("zh_Hans_CN", "简体中文"), ("en", "English")]}
     column_list = (
         "id",
@@ -44,6 +48,7 @@ class UserView(ScopedModelView):
         "area",
         "organisation",
         "is_active",
+        "locked_at",
         "last_login_at",
     )
     column_details_list = (
@@ -54,6 +59,10 @@ class UserView(ScopedModelView):
         "area",
         "organisation",
         "is_active",
+        "must_change_password",
+        "failed_login_count",
+        "locked_at",
+        "password_changed_at",
         "locale",
         "last_login_at",
         "created_at",
@@ -67,31 +76,32 @@ class UserView(ScopedModelView):
         "area",
         "organisation",
         "is_active",
+        "locked_at",
         "last_login_at",
     )
+    column_labels = {
+        "must_change_password": _l("Must change password"),
+        "failed_login_count": _l("Failed logins in a row"),
+        "locked_at": _l("Locked since"),
+        "password_changed_at": _l("Password changed"),
+    }
     column_default_sort = ("username", False)
     column_searchable_list = ("username", "full_name")
-    form_columns = ("username", "full_name", "role", "area", "organisation", "is_active", "locale")
-    form_extra_fields = {
-        "password": PasswordField(
-            _l("New password"),
-            validators=[Optional(), Length(min=10, message=_l("At least 10 characters."))],
-            description=_l("Leave empty to keep the current password."),
-        )
-    }
     column_filters = [
         FilterEqual(User.role, _l("Role"), options=c.ROLES),
         BooleanEqualFilter(User.is_active, _l("Active")),
     ]
     allow_delete = False  # deactivate instead: records keep who created them
 
+    def get_create_form(self):
+        return UserCreateForm
+
+    def get_edit_form(self):
+        return UserEditForm
+
     def eager(self, query):
         return query.options(selectinload(User.area), selectinload(User.organisation))
 
     def on_model_change(self, form, model, is_created):
-        password = form.password.data
-        if password:
-            model.set_password(password)
-        elif is_created:
-            raise InvalidValue(_l("A new account needs a password."))
+        form.apply_password(model)
         super().on_model_change(form, model, is_created)
