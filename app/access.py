@@ -3,7 +3,11 @@
 Every admin view, lookup, export, landing-page count and choice list asks this
 module, through ``visible(model, user)`` (rows a user may read) and
 ``writable(model, user)`` (rows a user may change), or ``can_write_row`` for one
-object that is about to be saved.
+object that is about to be saved; and ``can(user, Permission.X)`` for the decisions
+of the programme (post to the ledger, check a plan month, decide a pledge ...).
+
+It imports models and Flask's session (for the street switcher) and nothing above:
+services, admin views, the CLI and file downloads all ask it.
 
 The rules:
 - ``district_admin`` reads and writes everything; ``district_manager`` reads
@@ -27,6 +31,7 @@ district-level rows such as donations); only the district administrator posts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from flask import has_request_context, session
 from sqlalchemy import and_, false, func, or_, select, true
@@ -372,3 +377,74 @@ def street_choices(user) -> list[Area]:
     if scope_of(user, narrowed=False).role not in DISTRICT:
         return []
     return list(db.session.scalars(select(Area).where(Area.level == "street").order_by(Area.name)))
+
+
+# ------------------------------------------------------------------ permissions
+class Permission(StrEnum):
+    """What a request may ask to do. ``READ``/``WRITE`` are about a model (its
+    ``READ_ROLES``/``WRITE_ROLES``); the others name one decision of the programme,
+    held by the roles in ``PERMISSION_ROLES``. Every admin route declares one."""
+
+    READ = "read"
+    WRITE = "write"
+    #: see the landing page (every signed-in user)
+    SEE_LANDING = "see_landing"
+    #: pick a street in the top-bar switcher
+    SWITCH_STREET = "switch_street"
+    SEE_TODO = "see_todo"
+    SEE_UNMATCHED_NEEDS = "see_unmatched_needs"
+    FIND_BY_ID_NUMBER = "find_by_id_number"
+    CHANGE_CASE_STATUS = "change_case_status"
+    MATCH_NEED = "match_need"
+    MANAGE_EVIDENCE = "manage_evidence"
+    SEE_FUND = "see_fund"
+    POST_LEDGER = "post_ledger"
+    UPLOAD_PLAN_EVIDENCE = "upload_plan_evidence"
+    CHECK_PLAN_MONTH = "check_plan_month"
+    PAY_PLAN_MONTH = "pay_plan_month"
+    DECIDE_PLEDGE = "decide_pledge"
+    #: the sponsor portal: browse open projects, pledge, withdraw, see the impact
+    USE_SPONSOR_PORTAL = "use_sponsor_portal"
+    #: the staff pages of projects and pledges (sponsors have their own portal)
+    SEE_STAFF_PROJECTS = "see_staff_projects"
+
+
+ALL_ROLES = STAFF + ("sponsor",)
+#: who holds each named permission (rows are narrowed further by the area rules)
+PERMISSION_ROLES: dict[Permission, tuple[str, ...]] = {
+    Permission.SEE_LANDING: ALL_ROLES,
+    Permission.SWITCH_STREET: DISTRICT,
+    Permission.SEE_TODO: STAFF,
+    Permission.SEE_UNMATCHED_NEEDS: STAFF,
+    Permission.FIND_BY_ID_NUMBER: STAFF,
+    Permission.CHANGE_CASE_STATUS: WRITE_ROLES[Household],
+    Permission.MATCH_NEED: WRITE_ROLES[NeedMatch],
+    Permission.MANAGE_EVIDENCE: WRITE_ROLES[ServiceRecord],
+    Permission.SEE_FUND: READ_ROLES[LedgerEntry],
+    Permission.POST_LEDGER: WRITE_ROLES[LedgerEntry],
+    Permission.UPLOAD_PLAN_EVIDENCE: WRITE_ROLES[PlanMonth],
+    Permission.CHECK_PLAN_MONTH: WRITE_ROLES[SupportPlan],
+    Permission.PAY_PLAN_MONTH: WRITE_ROLES[LedgerEntry],
+    Permission.DECIDE_PLEDGE: WRITE_ROLES[Pledge],
+    Permission.USE_SPONSOR_PORTAL: ("sponsor",),
+    Permission.SEE_STAFF_PROJECTS: STAFF,
+}
+
+
+def roles_for(permission: Permission, model=None) -> tuple[str, ...]:
+    """The roles that hold ``permission`` (on ``model`` for READ/WRITE)."""
+    if permission is Permission.READ:
+        return READ_ROLES.get(model, ())
+    if permission is Permission.WRITE:
+        return WRITE_ROLES.get(model, ())
+    return PERMISSION_ROLES[permission]
+
+
+def can(user, permission: Permission, model=None) -> bool:
+    """May ``user`` do ``permission`` at all? (Which rows: ``visible``/``writable``.)"""
+    scope = scope_of(user, narrowed=False)
+    if scope.role not in roles_for(permission, model):
+        return False
+    if permission is Permission.USE_SPONSOR_PORTAL:
+        return scope.organisation_id is not None  # a sponsor speaks for an organisation
+    return True

@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import access
+from app.access import Permission
+from app.admin.gate import GatedView, requires
 from app.extensions import db
 from app.models import (
     Area,
@@ -28,19 +30,15 @@ from app.models import (
     User,
 )
 from app.models.choices import ROLES, label
+from app.urls import safe_redirect_target
 from app.validation import parse_id
 
 
-class LandingView(AdminIndexView):
+class LandingView(GatedView, AdminIndexView):
     """The page after login: the user's scope and the counts that matter to them."""
 
-    def is_accessible(self) -> bool:
-        return current_user.is_authenticated
-
-    def inaccessible_callback(self, name, **kwargs):
-        return redirect(url_for("auth.login", next=request.full_path))
-
     @expose("/")
+    @requires(Permission.SEE_LANDING)
     def index(self):
         from app.services.overview import landing_counts
 
@@ -55,10 +53,9 @@ class LandingView(AdminIndexView):
         )
 
     @expose("/street/", methods=("POST",))
+    @requires(Permission.SWITCH_STREET)
     def choose_street(self):
         """The street switcher of district-wide users; an empty value clears it."""
-        if not access.scope_of(current_user).is_district_wide:
-            abort(403)
         raw = request.form.get("street_id", "")
         if raw == "":
             session.pop("street_id", None)
@@ -68,10 +65,7 @@ class LandingView(AdminIndexView):
             if street is None or street.level != "street":
                 abort(404)
             session["street_id"] = street.id
-        target = request.form.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for(".index")
-        return redirect(target)
+        return redirect(safe_redirect_target(request.form.get("next"), url_for(".index")))
 
 
 def init_admin(app) -> Admin:
@@ -84,12 +78,14 @@ def init_admin(app) -> Admin:
     from app.admin.views.reference import AreaView, HardshipCategoryView, UserView
     from app.admin.views.resources import OrganisationView, ResourceView
     from app.admin.views.service_records import ServiceRecordView
+    from app.csp import csp_nonce
 
     admin = Admin(
         app,
         name=_l("Yijia"),
         theme=Bootstrap4Theme(base_template="yijia_master.html", swatch="default"),
         index_view=LandingView(name=_l("Home"), url="/admin"),
+        csp_nonce_generator=csp_nonce,  # every <script> of Flask-Admin's templates
     )
     records, projects, settings = _l("Records"), _l("Projects"), _l("Settings")
     fund = _l("Special fund")
@@ -155,7 +151,9 @@ def init_admin(app) -> Admin:
         UserView(User, name=_l("Users"), category=settings, endpoint="user"),
     ]
     for view in views:
+        view.check_declarations()  # a route without a permission stops the start-up
         admin.add_view(view)
+    admin.index_view.check_declarations()
 
     @app.context_processor
     def locale_helpers():

@@ -20,9 +20,8 @@ from flask import (
     redirect,
     request,
     stream_with_context,
-    url_for,
 )
-from flask_admin import expose
+from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
@@ -31,11 +30,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import String, cast, or_
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
 from app import access
+from app.access import Permission
+from app.admin.gate import GatedView, Requirement, Row
 from app.admin.labels import COMMON_LABELS
+from app.errors import report_unexpected
 from app.extensions import db
 from app.models import Area
 from app.validation import HIDDEN, InvalidValue, mask_id_number, mask_phone, parse_id
@@ -89,8 +91,9 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return query.order_by(self.model.id)
 
 
-class ScopedModelView(ModelView):
-    """Every admin view inherits this; it is where access is decided."""
+class ScopedModelView(GatedView, ModelView):
+    """Every admin model view inherits this: the gate (``app/admin/gate.py``) decides
+    who may use each route; this class narrows every query to the user's rows."""
 
     #: set False in a view to forbid these operations for everyone
     allow_create = True
@@ -132,23 +135,25 @@ class ScopedModelView(ModelView):
         return fn(self, *args, **kwargs)
 
     # ------------------------------------------------------------------ access
-    #: roles that may open this view; None means every role that may read the model
-    roles: tuple[str, ...] | None = None
-
-    def is_accessible(self) -> bool:
-        if not current_user.is_authenticated:
-            return False
-        if self.roles is not None and current_user.role not in self.roles:
-            return False
-        return access.may_read(self.model, current_user)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
-
-    def _may_write(self) -> bool:
-        return current_user.is_authenticated and access.may_write(self.model, current_user)
+    #: the built-in routes of Flask-Admin's model views, declared for the gate
+    requirements = {
+        "index_view": Requirement(Permission.READ),
+        "details_view": Requirement(Permission.READ, (Row(required=False),)),
+        "create_view": Requirement(Permission.WRITE, switches=("can_create",)),
+        "edit_view": Requirement(
+            Permission.WRITE, (Row(write=True, required=False),), switches=("can_edit",)
+        ),
+        "delete_view": Requirement(Permission.WRITE, (Row(write=True),), switches=("can_delete",)),
+        "ajax_update": Requirement(
+            Permission.WRITE, (Row(field="list_form_pk", write=True),), switches=("can_edit",)
+        ),
+        # each action is gated again by ``is_action_allowed``
+        "action_view": Requirement(Permission.WRITE),
+        "export": Requirement(Permission.READ, switches=("can_export",)),
+        # look-ups of the view's forms; the loader reads through the user's scope
+        "ajax_lookup": Requirement(Permission.READ),
+    }
+    index_route = "index_view"
 
     @property
     def can_create(self) -> bool:
@@ -165,6 +170,10 @@ class ScopedModelView(ModelView):
     @property
     def can_export(self) -> bool:
         return self.allow_export and current_user.is_authenticated and current_user.is_staff
+
+    def _may_write(self) -> bool:
+        """Does the user's role change rows of this model (somewhere)?"""
+        return current_user.is_authenticated and self.holds(Requirement(Permission.WRITE))
 
     # ------------------------------------------------------------------- rows
     def _is_write_request(self) -> bool:
@@ -193,47 +202,6 @@ class ScopedModelView(ModelView):
         if pk is None:
             return None
         return self.get_query().filter(self.model.id == pk).one_or_none()
-
-    @expose("/details/")
-    def details_view(self):
-        self._abort_unless_found()
-        return super().details_view()
-
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        if not self.can_edit:
-            abort(403)
-        self._abort_unless_found()
-        return super().edit_view()
-
-    @expose("/new/", methods=("GET", "POST"))
-    def create_view(self):
-        if not self.can_create:
-            abort(403)
-        return super().create_view()
-
-    @expose("/delete/", methods=("POST",))
-    def delete_view(self):
-        if not self.can_delete:
-            abort(403)
-        self._abort_unless_found(request.form.get("id", ""))
-        return super().delete_view()
-
-    def _abort_unless_found(self, raw=None):
-        """Out-of-scope or malformed ids answer 404, never the record."""
-        raw = request.args.get("id") if raw is None else raw
-        if raw is not None and self.get_one(raw) is None:
-            abort(404)
-
-    @expose("/ajax/update/", methods=("POST",))
-    def ajax_update(self):
-        """Inline edit: only for those who may edit, only rows they may change."""
-        if not self.can_edit:
-            abort(403)
-        pk = request.form.get("list_form_pk")
-        if pk is None or self.get_one(pk) is None:
-            abort(404)
-        return super().ajax_update()
 
     def is_action_allowed(self, name: str) -> bool:
         if not self._may_write():
@@ -265,8 +233,9 @@ class ScopedModelView(ModelView):
             raise InvalidValue(_l("You can only delete records within your own area."))
 
     def handle_view_exception(self, exc: Exception) -> bool:
-        """Clear messages for refused input; a generic one for database errors. Never
-        show SQL, parameters or a stack trace."""
+        """Clear messages for refused input and conflicts; anything else is a bug:
+        raised in tests, logged with a reference in production (never SQL, parameters
+        or a stack trace on the page)."""
         db.session.rollback()
         if isinstance(exc, InvalidValue | ValidationError):
             flash(str(exc), "error")
@@ -278,12 +247,15 @@ class ScopedModelView(ModelView):
                 ),
                 "error",
             )
-        elif isinstance(exc, SQLAlchemyError):
-            log.error("database error in %s: %s", self.endpoint, type(exc).__name__)
-            flash(_("The database could not save this record. Nothing was saved."), "error")
         else:
-            log.exception("unexpected error in %s", self.endpoint)
-            flash(_("Something went wrong. Nothing was saved."), "error")
+            reference = report_unexpected(log, self.endpoint, exc)
+            flash(
+                _(
+                    "Something went wrong and nothing was saved. Error reference: %(ref)s.",
+                    ref=reference,
+                ),
+                "error",
+            )
         return True
 
     # --------------------------------------------------------- forms
@@ -470,6 +442,11 @@ class ScopedModelView(ModelView):
 
     @expose("/export/<export_type>/")
     def export(self, export_type):
-        if not self.can_export or export_type not in self.export_types:
-            abort(403)
+        if export_type not in self.export_types:
+            abort(404)
         return super().export(export_type)
+
+
+class GatedBaseView(GatedView, BaseView):
+    """A page that is not a model list (to-do, overviews, reports): its routes are
+    declared with ``@requires`` like every other."""

@@ -6,8 +6,8 @@ views hold configuration and call them.
 
 import datetime as dt
 
-from flask import abort, flash, request
-from flask_admin import BaseView, expose
+from flask import flash, request
+from flask_admin import expose
 from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
@@ -18,10 +18,11 @@ from wtforms import SelectChoice, SelectField
 from wtforms.validators import DataRequired
 
 from app import access
-from app.access import STAFF
+from app.access import Permission
 from app.admin import validators
-from app.admin.base import ScopedModelView
+from app.admin.base import GatedBaseView, ScopedModelView
 from app.admin.filters import area_filters
+from app.admin.gate import requires
 from app.admin.labels import COMMON_LABELS
 from app.extensions import db
 from app.models import Assessment, CaseTransition, Household, Need
@@ -282,20 +283,11 @@ class CaseTransitionView(ScopedModelView):
         return model.household
 
 
-class TodoView(BaseView):
+class TodoView(GatedBaseView):
     """待办: home visits due and overdue needs (and what other modules add)."""
 
-    def is_accessible(self) -> bool:
-        return current_user.is_authenticated and current_user.role in STAFF
-
-    def inaccessible_callback(self, name, **kwargs):
-        from flask import redirect, url_for
-
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
-
     @expose("/")
+    @requires(Permission.SEE_TODO)
     def index(self):
         only_mine = request.args.get("mine") == "1"
         items = todo.todo_items(current_user, only_mine=only_mine)

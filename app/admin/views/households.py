@@ -14,14 +14,17 @@ from sqlalchemy.orm import selectinload
 from wtforms.validators import DataRequired
 
 from app import access
+from app.access import Permission
 from app.admin import validators
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
+from app.admin.gate import Row, requires
 from app.admin.labels import COMMON_LABELS
 from app.extensions import db
 from app.models import Household, Member, Need
 from app.models import choices as c
 from app.services import casework
+from app.urls import safe_redirect_target
 from app.validation import InvalidValue, mask_id_number, normalize_id_number
 
 
@@ -228,13 +231,11 @@ class HouseholdView(ScopedModelView):
         return super().render(template, **kwargs)
 
     @expose("/story/")
+    @requires(Permission.READ, Row())
     def story_view(self):
         """The household's story: intake, status history, visits, needs and what met
         them, services delivered with their evidence, support plans, projects."""
-        household = self.get_one(request.args.get("id", ""))
-        if household is None:
-            abort(404)
-        story = casework.household_story(household.id, current_user)
+        story = casework.household_story(self.row().id, current_user)
         if story is None:
             abort(404)
         return self.render(
@@ -245,13 +246,10 @@ class HouseholdView(ScopedModelView):
         )
 
     @expose("/status/", methods=("POST",))
+    @requires(Permission.CHANGE_CASE_STATUS, Row(write=True))
     def change_status(self):
         """Move the case to another status (one of those the details page offers)."""
-        if not self.can_edit:
-            abort(403)
-        household = self.get_one(request.form.get("id", ""))
-        if household is None:
-            abort(404)
+        household = self.row()
         try:
             casework.transition_case(
                 household,
@@ -270,12 +268,14 @@ class HouseholdView(ScopedModelView):
         except InvalidValue as exc:
             db.session.rollback()
             flash(str(exc), "error")
-        target = request.form.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for(".details_view", id=household.id)
-        return redirect(target)
+        return redirect(
+            safe_redirect_target(
+                request.form.get("next"), url_for(".details_view", id=household.id)
+            )
+        )
 
     @expose("/find/", methods=("POST",))
+    @requires(Permission.FIND_BY_ID_NUMBER)
     def find_by_id_number(self):
         """Exact-match search by a full resident ID number (head or member). POST, so
         the number never appears in a URL or an access log."""

@@ -1,8 +1,8 @@
 """Matching needs to resources: suggestions, accepting and releasing matches, the list
 of matches, and the report of needs still waiting for a resource."""
 
-from flask import abort, current_app, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask import current_app, flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,29 +11,16 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 
 from app import access
-from app.admin.base import ScopedModelView
+from app.access import Permission
+from app.admin.base import GatedBaseView, ScopedModelView
 from app.admin.filters import area_filters
+from app.admin.gate import Row, requires
 from app.extensions import db
 from app.models import Household, Need, NeedMatch, Resource
 from app.models import choices as c
 from app.services import matching
-from app.validation import InvalidValue, parse_id
-
-
-def _int_arg(raw) -> int | None:
-    return parse_id(raw)
-
-
-def _scoped_one(model, raw, *, write=False):
-    """One row by id through the user's scope (read or write), else 404."""
-    pk = _int_arg(raw)
-    if pk is None:
-        abort(404)
-    scope_stmt = access.writable if write else access.visible
-    row = db.session.scalar(scope_stmt(model, current_user).where(model.id == pk))
-    if row is None:
-        abort(404)
-    return row
+from app.urls import safe_redirect_target
+from app.validation import InvalidValue
 
 
 def _link(endpoint, obj, text=None):
@@ -127,15 +114,13 @@ class NeedMatchView(ScopedModelView):
 
     # ------------------------------------------------------------ pages
     def _back(self, default):
-        target = request.form.get("next", "")
-        if target.startswith("/") and not target.startswith("//"):
-            return redirect(target)
-        return redirect(default)
+        return redirect(safe_redirect_target(request.form.get("next"), default))
 
     @expose("/suggest/")
+    @requires(Permission.READ, Row(Need, "need_id"))
     def suggest_view(self):
         """Resources that fit one need, with the reasons; accept one or pick another."""
-        need = _scoped_one(Need, request.args.get("need_id"))
+        need = self.row("need_id")
         may_match = self._may_write() and access.can_write_row(need, current_user)
         suggestions = matching.suggest_resources(need, current_user)
         picker = []
@@ -158,9 +143,10 @@ class NeedMatchView(ScopedModelView):
         )
 
     @expose("/for-resource/")
+    @requires(Permission.READ, Row(Resource, "resource_id"))
     def for_resource_view(self):
         """Open needs a resource could serve, most urgent first."""
-        resource = _scoped_one(Resource, request.args.get("resource_id"))
+        resource = self.row("resource_id")
         suggestions = matching.suggest_needs(resource, current_user)
         may_match = self._may_write()
         writable_ids = {
@@ -178,11 +164,9 @@ class NeedMatchView(ScopedModelView):
         )
 
     @expose("/accept/", methods=("POST",))
+    @requires(Permission.MATCH_NEED, Row(Need, "need_id", write=True), Row(Resource, "resource_id"))
     def accept_view(self):
-        if not self._may_write():
-            abort(403)
-        need = _scoped_one(Need, request.form.get("need_id"), write=True)
-        resource = _scoped_one(Resource, request.form.get("resource_id"))
+        need, resource = self.row("need_id"), self.row("resource_id")
         default = url_for(".suggest_view", need_id=need.id)
         try:
             matching.accept_match(
@@ -201,10 +185,9 @@ class NeedMatchView(ScopedModelView):
         return self._back(default)
 
     @expose("/release/", methods=("POST",))
+    @requires(Permission.MATCH_NEED, Row(write=True))
     def release_view(self):
-        if not self._may_write():
-            abort(403)
-        match = _scoped_one(NeedMatch, request.form.get("id"), write=True)
+        match = self.row()
         default = url_for(".details_view", id=match.id)
         try:
             matching.release_match(match, user=current_user, note=request.form.get("note", ""))
@@ -240,18 +223,11 @@ def need_list_url(**values) -> str:
     return url_for("need.index_view", **args)
 
 
-class UnmatchedNeedsView(BaseView):
+class UnmatchedNeedsView(GatedBaseView):
     """Open needs (not yet matched) counted per street (or community) and dimension."""
 
-    def is_accessible(self) -> bool:
-        return current_user.is_authenticated and current_user.role in access.STAFF
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
-
     @expose("/")
+    @requires(Permission.SEE_UNMATCHED_NEEDS)
     def index(self):
         rows, by_street = matching.unmatched_needs_table(current_user)
         dimensions = c.NEED_DIMENSIONS

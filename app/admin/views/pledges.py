@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, flash, has_request_context, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,15 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app import access
-from app.access import STAFF
+from app.access import Permission
 from app.admin import formatters as fmt
-from app.admin.base import ScopedModelView
+from app.admin.base import GatedBaseView, ScopedModelView
 from app.admin.filters import area_filters
+from app.admin.gate import Row, requires
 from app.extensions import db
 from app.models import Organisation, Pledge, Project, StoredFile
 from app.models import choices as c
 from app.services import sponsorship
-from app.validation import InvalidValue, parse_id
+from app.validation import InvalidValue
 
 PLEDGE_LABELS = {
     "project": _l("Project"),
@@ -61,7 +62,7 @@ class PledgeView(ScopedModelView):
     district administrator) approve or reject them here. Amounts and statuses are
     never edited by hand."""
 
-    roles = STAFF
+    view_permission = Permission.SEE_STAFF_PROJECTS
     allow_create = allow_edit = allow_delete = False
     choices = {"status": c.PLEDGE_STATUSES, "kind": c.PLEDGE_KINDS}
     column_labels = PLEDGE_LABELS
@@ -134,19 +135,10 @@ class PledgeView(ScopedModelView):
             and access.can_write_row(pledge, current_user)
         )
 
-    def _pledge_to_change(self) -> Pledge:
-        """The pledge named in the form: 403 for roles that never decide, 404 when it
-        is outside the user's street (``get_one`` is scoped for writing on POST)."""
-        if not access.may_write(Pledge, current_user):
-            abort(403)
-        pledge = self.get_one(_form_id())
-        if pledge is None:
-            abort(404)
-        return pledge
-
     @expose("/decide/", methods=("POST",))
+    @requires(Permission.DECIDE_PLEDGE, Row(write=True))
     def decide(self):
-        pledge = self._pledge_to_change()
+        pledge = self.row()
         decision, note = request.form.get("decision"), request.form.get("note")
         try:
             if decision == "approve":
@@ -162,8 +154,9 @@ class PledgeView(ScopedModelView):
         return redirect(url_for(".details_view", id=pledge.id))
 
     @expose("/received/", methods=("POST",))
+    @requires(Permission.DECIDE_PLEDGE, Row(write=True))
     def received(self):
-        pledge = self._pledge_to_change()
+        pledge = self.row()
         raw = request.form.get("received_on", "")
         try:
             try:
@@ -181,7 +174,7 @@ class SponsorPledgeView(ScopedModelView):
     """A sponsor's own pledges (我的认领) and their status; pending ones can be
     withdrawn. Scoping shows only the user's own organisation's pledges."""
 
-    roles = ("sponsor",)
+    view_permission = Permission.USE_SPONSOR_PORTAL
     allow_create = allow_edit = allow_delete = allow_export = False
     choices = {"status": c.PLEDGE_STATUSES, "kind": c.PLEDGE_KINDS}
     column_labels = PLEDGE_LABELS
@@ -226,12 +219,9 @@ class SponsorPledgeView(ScopedModelView):
         return None
 
     @expose("/withdraw/", methods=("POST",))
+    @requires(Permission.USE_SPONSOR_PORTAL, Row(Pledge))
     def withdraw(self):
-        pledge = db.session.scalars(
-            access.visible(Pledge, current_user).where(Pledge.id == (parse_id(_form_id()) or -1))
-        ).first()
-        if pledge is None:
-            abort(404)
+        pledge = self.row()
         try:
             sponsorship.withdraw_pledge(pledge, user=current_user, note=request.form.get("note"))
             flash(_("Your pledge is withdrawn."), "success")
@@ -240,23 +230,12 @@ class SponsorPledgeView(ScopedModelView):
         return redirect(url_for(".index_view"))
 
 
-class SponsorImpactView(BaseView):
+class SponsorImpactView(GatedBaseView):
     """What the sponsor's support achieved: amounts, reach as counts, progress of
     each supported project and the evidence staff chose to share."""
 
-    def is_accessible(self) -> bool:
-        return (
-            current_user.is_authenticated
-            and current_user.role == "sponsor"
-            and current_user.organisation is not None
-        )
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
-
     @expose("/")
+    @requires(Permission.USE_SPONSOR_PORTAL)
     def index(self):
         impact = sponsorship.sponsor_impact(current_user.organisation)
         ids = [p.project.id for p in impact.progress]

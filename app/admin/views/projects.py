@@ -1,7 +1,7 @@
 """Aid projects: the staff view, and the sponsors' portal of de-identified projects
 (where sponsors pledge: ``app/services/sponsorship.py``)."""
 
-from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask import flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import (
     FilterEqual,
@@ -17,15 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app import access
-from app.access import STAFF
+from app.access import Permission
 from app.admin import validators
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
+from app.admin.gate import Row, requires
 from app.extensions import db
 from app.models import Area, Project
 from app.models import choices as c
 from app.services import sponsorship
-from app.validation import InvalidValue, parse_id
+from app.validation import InvalidValue
 
 PLEDGE_COLUMN_LABELS = {
     "pledged_total": _l("Pledged (yuan)"),
@@ -81,7 +82,7 @@ def _format_pledges(_view, _context, model, _name):
 
 
 class ProjectView(_ProjectViewBase):
-    roles = STAFF
+    view_permission = Permission.SEE_STAFF_PROJECTS
     column_labels = PLEDGE_COLUMN_LABELS
     column_formatters_detail = {"pledges": _format_pledges}
     column_list = (
@@ -177,7 +178,7 @@ class SponsorProjectView(_ProjectViewBase):
     and those it supports, described without anything that points at a household.
     A project's page carries the pledge form while the project is open."""
 
-    roles = ("sponsor",)
+    view_permission = Permission.USE_SPONSOR_PORTAL
     allow_create = allow_edit = allow_delete = allow_export = False
     column_filters = [
         IntEqualFilter(
@@ -237,14 +238,10 @@ class SponsorProjectView(_ProjectViewBase):
         return sponsor_details_context(project)
 
     @expose("/pledge/", methods=("POST",))
+    @requires(Permission.USE_SPONSOR_PORTAL, Row(Project))
     def pledge(self):
         """Pledge money or in-kind support to an open project (the form on its page)."""
-        raw = request.form.get("id", "")
-        project = db.session.scalars(
-            access.visible(Project, current_user).where(Project.id == (parse_id(raw) or -1))
-        ).first()
-        if project is None or current_user.organisation is None:
-            abort(404)
+        project = self.row()
         try:
             sponsorship.pledge(
                 project,

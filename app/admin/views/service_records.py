@@ -13,14 +13,16 @@ from wtforms import BooleanField, MultipleFileField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app import access
+from app.access import Permission
 from app.admin import validators
 from app.admin.base import ScopedAjaxLoader, ScopedModelView
 from app.admin.filters import area_filters
+from app.admin.gate import Row, requires
 from app.extensions import db
 from app.models import Household, Need, ServiceRecord, StoredFile
 from app.models import choices as c
 from app.services import casework_records
-from app.validation import InvalidValue, parse_id
+from app.validation import InvalidValue
 
 
 class NeedAjaxLoader(ScopedAjaxLoader):
@@ -248,21 +250,14 @@ class ServiceRecordView(ScopedModelView):
         return self._may_write() and access.can_write_row(record, current_user)
 
     def _writable_file(self):
-        if not self._may_write():
-            abort(403)
-        file_id = parse_id(request.form.get("file_id"))
-        if file_id is None:
-            abort(404)
-        stored = db.session.scalar(
-            access.writable(StoredFile, current_user).where(
-                StoredFile.id == file_id, StoredFile.service_record_id.is_not(None)
-            )
-        )
-        if stored is None:
+        """The file the gate loaded, if it is a service record's (else 404)."""
+        stored = self.row("file_id")
+        if stored.service_record_id is None:
             abort(404)
         return stored
 
     @expose("/file/share/", methods=("POST",))
+    @requires(Permission.MANAGE_EVIDENCE, Row(StoredFile, "file_id", write=True))
     def share_file_view(self):
         """Mark a photo as shareable with the project's sponsors (or not)."""
         stored = self._writable_file()
@@ -284,6 +279,7 @@ class ServiceRecordView(ScopedModelView):
         return redirect(url_for(".details_view", id=record_id))
 
     @expose("/file/delete/", methods=("POST",))
+    @requires(Permission.MANAGE_EVIDENCE, Row(StoredFile, "file_id", write=True))
     def delete_file_view(self):
         stored = self._writable_file()
         record_id, name = stored.service_record_id, stored.original_name
