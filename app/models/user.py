@@ -133,15 +133,23 @@ class User(UserMixin, TrackedMixin, db.Model):
     def _is_saved(self) -> bool:
         return sa_inspect(self).has_identity
 
+    def _current(self, key):
+        """The value ``key`` has now, read without flushing half-made changes."""
+        session = sa_inspect(self).session
+        if session is None:
+            return getattr(self, key)
+        with session.no_autoflush:
+            return getattr(self, key)
+
     @validates("role", "is_active", "area_id", "organisation_id")
     def _end_sessions_on_change(self, key, value):
-        if self._is_saved() and getattr(self, key) != value:
+        if self._is_saved() and self._current(key) != value:
             self.end_sessions()
         return value
 
     @validates("area", "organisation")
     def _end_sessions_on_new_place(self, key, value):
-        if self._is_saved() and getattr(self, key) is not value:
+        if self._is_saved() and self._current(key) is not value:
             self.end_sessions()
         return value
 
