@@ -3,18 +3,17 @@
  *
  * 1. <select data-autosubmit> submits its form when changed (street switcher).
  * 2. <form data-confirm="question"> asks before it is submitted.
- * 3. Flask-Admin 2.2.1's templates carry a few inline handlers (delete buttons, list
- *    actions, filter links, inline-form "add" buttons). Each known one is replaced by
- *    the same behaviour bound here, and its attribute removed before it could run, also
- *    in parts of the page added later. Links to "javascript:void(0)" do nothing.
+ * 3. What Flask-Admin 2.2.1's inline handlers did, for our copies of its templates
+ *    (app/templates/admin/actions.html, model/row_actions.html, model/layout.html,
+ *    model/inline_list_base.html), which carry data attributes instead:
+ *    <a data-model-action="delete"> runs a list action, <a data-add-inline-field="id">
+ *    adds an inline form, the delete button's form has data-confirm. Links to
+ *    "javascript:void(0)" do nothing.
+ *    x-editable's parsing of data attributes does without eval.
  * 4. The account form offers only the areas whose level fits the chosen role.
  */
 (function () {
   "use strict";
-
-  function jsUnescape(text) {
-    return text.replace(/\\(.)/g, "$1");
-  }
 
   // ------------------------------------------------------------- 1 and 2
   document.addEventListener("change", function (event) {
@@ -37,80 +36,26 @@
   );
 
   // --------------------------------------------------------------- 3
-  var HANDLERS = [
-    {
-      pattern: /^return\s+faHelpers\.safeConfirm\('((?:[^'\\]|\\.)*)'\);?$/,
-      run: function (el, match, event) {
-        if (!window.faHelpers.safeConfirm(jsUnescape(match[1]))) {
-          event.preventDefault();
-        }
-      }
-    },
-    {
-      pattern: /^return\s+confirm\('((?:[^'\\]|\\.)*)'\);?$/,
-      run: function (el, match, event) {
-        if (!window.confirm(jsUnescape(match[1]))) {
-          event.preventDefault();
-        }
-      }
-    },
-    {
-      pattern: /^return\s+modelActions\.execute\('([\w-]+)'\);?$/,
-      run: function (el, match, event) {
-        event.preventDefault();
-        window.modelActions.execute(match[1]);
-      }
-    },
-    {
-      pattern: /^faForm\.addInlineField\(this,\s*'([\w-]+)'\);?$/,
-      run: function (el, match, event) {
-        event.preventDefault();
-        window.faForm.addInlineField(el, match[1]);
-      }
-    },
-    {
-      pattern: /^return\s+false;?$/,
-      run: function (el, match, event) {
-        event.preventDefault();
-      }
-    }
-  ];
-
-  function takeOver(el) {
-    var code = (el.getAttribute("onclick") || "").trim();
-    for (var i = 0; i < HANDLERS.length; i++) {
-      var match = HANDLERS[i].pattern.exec(code);
-      if (match) {
-        el.removeAttribute("onclick");
-        el.addEventListener("click", HANDLERS[i].run.bind(null, el, match));
-        return;
-      }
-    }
-    if (window.console) {
-      window.console.warn("yijia.js: an inline handler it does not know", code);
-    }
-  }
-
-  function takeOverWithin(root) {
-    if (root.nodeType !== 1) {
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target : null;
+    if (!target) {
       return;
     }
-    if (root.hasAttribute("onclick")) {
-      takeOver(root);
+    var actionLink = target.closest("[data-model-action]");
+    if (actionLink && window.modelActions) {
+      event.preventDefault();
+      window.modelActions.execute(actionLink.getAttribute("data-model-action"));
+      return;
     }
-    var found = root.querySelectorAll("[onclick]");
-    for (var i = 0; i < found.length; i++) {
-      takeOver(found[i]);
+    var addButton = target.closest("[data-add-inline-field]");
+    if (addButton && window.faForm) {
+      event.preventDefault();
+      window.faForm.addInlineField(addButton, addButton.getAttribute("data-add-inline-field"));
     }
-  }
+  });
 
-  takeOverWithin(document.documentElement);
-  new MutationObserver(function (mutations) {
-    mutations.forEach(function (mutation) {
-      mutation.addedNodes.forEach(takeOverWithin);
-    });
-  }).observe(document.documentElement, { childList: true, subtree: true });
-
+  // a "javascript:void(0)" link is a button of a script: never a navigation (which
+  // the policy would refuse)
   window.addEventListener(
     "click",
     function (event) {
@@ -121,6 +66,37 @@
     },
     true
   );
+
+  // x-editable (inline editing in lists) reads its data attributes with new Function(),
+  // which the policy refuses (no 'unsafe-eval'): JSON.parse reads the same, since
+  // Flask-Admin writes them with json.dumps. Patched as x-editable defines them.
+  if (window.jQuery) {
+    var editableUtils;
+    Object.defineProperty(window.jQuery.fn, "editableutils", {
+      configurable: true,
+      enumerable: true,
+      get: function () {
+        return editableUtils;
+      },
+      set: function (utils) {
+        editableUtils = utils;
+        if (utils && typeof utils.tryParseJson === "function") {
+          utils.tryParseJson = function (text, quiet) {
+            if (typeof text === "string" && text.length && /^[{[].*[}\]]$/.test(text)) {
+              try {
+                return JSON.parse(text);
+              } catch (error) {
+                if (!quiet) {
+                  throw error;
+                }
+              }
+            }
+            return text;
+          };
+        }
+      }
+    });
+  }
 
   // --------------------------------------------------------------- 4
   function fitAreasToRole(roleSelect, areaSelect) {
