@@ -1,16 +1,22 @@
-"""Fixtures: an app per backend with the demo district, logged-in clients per role.
+"""Fixtures: an app per backend, on an empty schema or on the demo district, and
+clients logged in as any user.
 
 The suite always runs on SQLite. When TEST_DATABASE_URL points at a reachable
 PostgreSQL server it runs on PostgreSQL too; otherwise those cases are skipped with
 the reason printed in the summary.
 
-Speed: the demo district is built once per backend as a template (an SQLite file, a
-PostgreSQL template database); each test that writes gets a fresh copy of it.
+Tests build the rows they need with ``tests/factories.py`` on an empty schema. Only
+the tests of the demo district itself are marked ``@pytest.mark.demo`` (on the test or
+as the module's ``pytestmark``); their ``app`` holds a copy of the demo, and their
+``login`` also takes a demo role or username.
+
+Speed: each backend builds a template once (an SQLite file, a PostgreSQL template
+database): the empty schema at start, the demo only when a demo test first asks for
+it; each test that writes gets a fresh copy.
 """
 
 import contextvars
 import os
-import re
 import shutil
 import uuid
 
@@ -22,10 +28,18 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.demo import DEMO_PASSWORD, seed_demo
 from app.extensions import db
+from app.models import User
 from config import TestConfig
+from tests.factories import PASSWORD, make_world
 
 DEMO_HOUSEHOLDS = 60
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "demo: the test reads the demo district (tests of the demo itself)"
+    )
 
 
 def _pg_admin_engine():
@@ -74,51 +88,67 @@ def config_for(url: str, **extra):
     return type("Cfg", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, **extra})
 
 
-def build_schema_and_seed(url: str, upload_folder) -> None:
+def build_schema(url: str, upload_folder, *, with_demo: bool) -> None:
     # demo evidence files go to a temporary folder, never to instance/uploads
     app = create_app(config_for(url, UPLOAD_FOLDER=str(upload_folder)))
     with app.app_context():
         db.create_all()
-        seed_demo(DEMO_HOUSEHOLDS)
+        if with_demo:
+            seed_demo(DEMO_HOUSEHOLDS)
         db.session.remove()
         db.engine.dispose()
 
 
 class Backend:
-    """Makes databases holding the demo district on one backend."""
+    """Makes databases on one backend: empty, with the schema, or with the demo."""
 
     def __init__(self, name: str, tmp_path_factory):
         self.name = name
         self.tmp = tmp_path_factory.mktemp(f"db-{name}")
         self.created: list[str] = []
-        if name == "sqlite":
-            self.template = self.tmp / "template.sqlite3"
-            build_schema_and_seed(f"sqlite:///{self.template}", self.tmp / "uploads")
-        else:
-            self.engine, base = _pg_admin_engine()
-            self.base_url = base
-            self.template = f"yijia_tpl_{uuid.uuid4().hex[:8]}"
-            with self.engine.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{self.template}"'))
-            build_schema_and_seed(self._url(self.template), self.tmp / "uploads")
+        if name == "postgresql":
+            self.engine, self.base_url = _pg_admin_engine()
+        self.schema_template = self._template("schema", with_demo=False)
+        self.demo_template = None
+
+    def _template(self, kind: str, *, with_demo: bool):
+        if self.name == "sqlite":
+            path = self.tmp / f"{kind}.sqlite3"
+            build_schema(f"sqlite:///{path}", self.tmp / "uploads", with_demo=with_demo)
+            return path
+        name = f"yijia_tpl_{kind}_{uuid.uuid4().hex[:8]}"
+        with self.engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        build_schema(self._url(name), self.tmp / "uploads", with_demo=with_demo)
+        return name
 
     def _url(self, name: str) -> str:
         return self.base_url.set(database=name).render_as_string(hide_password=False)
 
-    def fresh(self) -> str:
-        """URL of a new database holding a copy of the demo district."""
+    def _copy(self, template) -> str:
         if self.name == "sqlite":
             path = self.tmp / f"{uuid.uuid4().hex}.sqlite3"
-            shutil.copy(self.template, path)
+            shutil.copy(template, path)
             return f"sqlite:///{path}"
         name = f"yijia_t_{uuid.uuid4().hex[:10]}"
         with self.engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
         self.created.append(name)
         return self._url(name)
 
+    def fresh(self) -> str:
+        """URL of a new database holding the schema and no rows."""
+        return self._copy(self.schema_template)
+
+    def fresh_demo(self) -> str:
+        """URL of a new database holding a copy of the demo district."""
+        if self.demo_template is None:
+            self.demo_template = self._template("demo", with_demo=True)
+        return self._copy(self.demo_template)
+
     def fresh_empty(self) -> str:
-        """URL of a new, empty database."""
+        """URL of a new, empty database (no tables: for the migrations)."""
         if self.name == "sqlite":
             return f"sqlite:///{self.tmp / uuid.uuid4().hex}.sqlite3"
         name = f"yijia_e_{uuid.uuid4().hex[:10]}"
@@ -137,7 +167,7 @@ class Backend:
     def close(self) -> None:
         if self.name == "postgresql":
             with self.engine.connect() as conn:
-                for name in self.created + [self.template]:
+                for name in self.created:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             self.engine.dispose()
 
@@ -165,12 +195,21 @@ def _make_app(url, **extra):
     return app
 
 
+def _is_demo(request) -> bool:
+    return request.node.get_closest_marker("demo") is not None
+
+
+def _fresh_url(backend, request) -> str:
+    return backend.fresh_demo() if _is_demo(request) else backend.fresh()
+
+
 @pytest.fixture
-def app(backend, tmp_path):
-    """A fresh app and database with the demo district, and an empty upload folder;
-    may be written to."""
-    url = backend.fresh()
+def app(backend, tmp_path, request):
+    """A fresh app and database with the schema and no rows (the demo district for
+    ``@pytest.mark.demo`` tests), and an empty upload folder; may be written to."""
+    url = _fresh_url(backend, request)
     application = _make_app(url, UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    application.config["IS_DEMO"] = _is_demo(request)
     with application.app_context():
         yield application
         db.session.remove()
@@ -179,10 +218,12 @@ def app(backend, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def shared_app(backend, tmp_path_factory):
-    """One app per module for tests that only read (logins aside)."""
-    url = backend.fresh()
+def shared_app(backend, tmp_path_factory, request):
+    """One app per module, for tests that only read (logins aside): build its rows
+    once in a module-scoped fixture (``shared_world``)."""
+    url = _fresh_url(backend, request)
     application = _make_app(url, UPLOAD_FOLDER=str(tmp_path_factory.mktemp("uploads")))
+    application.config["IS_DEMO"] = _is_demo(request)
     with application.app_context():
         yield application
         db.session.remove()
@@ -190,6 +231,7 @@ def shared_app(backend, tmp_path_factory):
     backend.drop(url)
 
 
+#: the demo district's user of each role
 DEMO_ROLES = {
     "district_admin": "admin",
     "district_manager": "manager",
@@ -200,30 +242,48 @@ DEMO_ROLES = {
 ROLES = list(DEMO_ROLES)
 
 
-def login_client(application, username: str):
+def login_client(application, who: User | str):
+    """A test client logged in through the login form as ``who``: a user made by the
+    factories (password ``PASSWORD``), or in a demo database a demo username or role.
+
+    Commits the test's session first: the login request runs in its own session and
+    must see the rows the test built."""
+    db.session.commit()
+    if isinstance(who, User):
+        username, password = who.username, PASSWORD
+    elif application.config.get("IS_DEMO"):
+        username, password = DEMO_ROLES.get(who, who), DEMO_PASSWORD
+    else:
+        raise TypeError(f"login({who!r}): pass a User (demo names work in demo tests only)")
     client = application.test_client()
-    response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+    response = client.post("/login", data={"username": username, "password": password})
     assert response.status_code == 302, f"login as {username} failed"
     return client
 
 
 @pytest.fixture
 def login(app):
-    """login("street_clerk") → a test client logged in as that role's demo user."""
-
-    def _login(role_or_username: str):
-        return login_client(app, DEMO_ROLES.get(role_or_username, role_or_username))
-
-    return _login
+    """login(user) → a test client logged in as that user (commits first)."""
+    return lambda who: login_client(app, who)
 
 
 @pytest.fixture
 def shared_login(shared_app):
-    def _login(role_or_username: str):
-        return login_client(shared_app, DEMO_ROLES.get(role_or_username, role_or_username))
-
-    return _login
+    return lambda who: login_client(shared_app, who)
 
 
-ID_NUMBER_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
-PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+@pytest.fixture
+def world(app):
+    """Two streets, three communities and a user of every role (``factories.World``),
+    committed."""
+    made = make_world()
+    db.session.commit()
+    return made
+
+
+@pytest.fixture(scope="module")
+def shared_world(shared_app):
+    """``world`` once per module, for the module's read-only tests."""
+    made = make_world()
+    db.session.commit()
+    return made

@@ -11,7 +11,7 @@ import io
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
@@ -35,6 +35,10 @@ from app.models import (
     project_sponsors,
 )
 from tests.conftest import DEMO_ROLES, ROLES
+from tests.factories import area_named, count
+
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
 
 STAFF = {"district_admin", "district_manager", "street_clerk", "community_worker"}
 WRITERS = {"district_admin", "street_clerk", "community_worker"}
@@ -97,13 +101,9 @@ def _sponsor_organisation_id():
     return db.session.scalar(select(User.organisation_id).where(User.username == "sponsor"))
 
 
-def _area(name):
-    return db.session.scalar(select(Area).where(Area.name == name))
-
-
 def out_of_scope_row(model, role):
     """A row this role must neither see nor touch, or None when it sees them all."""
-    chengdong, heping = _area("城东街道"), _area("和平社区")
+    chengdong, heping = area_named("城东街道"), area_named("和平社区")
     if role in ("district_admin", "district_manager"):
         return None
     if role == "sponsor":
@@ -141,7 +141,7 @@ def out_of_scope_row(model, role):
 
 def in_scope_row(model, role):
     """A row this role may see (and, if a writer, change)."""
-    chengdong, heping = _area("城东街道"), _area("和平社区")
+    chengdong, heping = area_named("城东街道"), area_named("和平社区")
     if role == "sponsor" and model is Pledge:
         return db.session.scalar(
             select(Pledge).where(Pledge.organisation_id == _sponsor_organisation_id())
@@ -157,10 +157,6 @@ def in_scope_row(model, role):
     if model in AREA_OWNED and role == "community_worker":
         return db.session.scalar(select(model).where(model.community_id == heping.id))
     return db.session.scalars(select(model).order_by(model.id)).first()
-
-
-def _count(model):
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def _expected_status(endpoint, role, *, write):
@@ -205,7 +201,7 @@ def test_out_of_scope_ids_are_refused_every_way_in(app, login, endpoint, role):
     row = out_of_scope_row(model, role)
     if row is None:
         pytest.skip("this role's scope covers every row")
-    row_id, before = row.id, _count(model)
+    row_id, before = row.id, count(model)
     snapshot = {c.key: getattr(row, c.key) for c in model.__table__.columns}
     client = login(role)
     read_refusal = (404,) if role in readers else (403,)
@@ -231,7 +227,7 @@ def test_out_of_scope_ids_are_refused_every_way_in(app, login, endpoint, role):
     assert response.status_code in (302, 403)
 
     db.session.expire_all()
-    assert _count(model) == before, "a refused write removed or added rows"
+    assert count(model) == before, "a refused write removed or added rows"
     after = db.session.get(model, row_id)
     assert {c.key: getattr(after, c.key) for c in model.__table__.columns} == snapshot
 
@@ -254,7 +250,7 @@ def _export_ids(client, endpoint):
 
 
 def _expected_ids(model, role):
-    chengdong, heping = _area("城东街道"), _area("和平社区")
+    chengdong, heping = area_named("城东街道"), area_named("和平社区")
     stmt = select(model.id)
     if role == "street_clerk" and model in AREA_OWNED:
         stmt = stmt.where((model.street_id == chengdong.id) | model.street_id.is_(None))
@@ -316,7 +312,7 @@ def test_sponsor_export_is_refused(shared_app, shared_login):
 @pytest.mark.parametrize("role", ["street_clerk", "community_worker"])
 def test_cannot_create_a_household_in_another_area(app, login, role):
     client = login(role)
-    before = _count(Household)
+    before = count(Household)
     other = db.session.scalar(select(Area).where(Area.name == "明光社区"))
     same_street_other = db.session.scalar(select(Area).where(Area.name == "东郢社区"))
     targets = [other] + ([same_street_other] if role == "community_worker" else [])
@@ -335,7 +331,7 @@ def test_cannot_create_a_household_in_another_area(app, login, role):
         )
         assert response.status_code in (200, 302)
     db.session.expire_all()
-    assert _count(Household) == before
+    assert count(Household) == before
 
 
 @pytest.mark.parametrize("role", ["street_clerk", "community_worker"])
@@ -361,7 +357,7 @@ def test_can_create_a_household_in_own_area(app, login, role):
 
 def test_moving_a_household_out_of_scope_is_refused(app, login):
     client = login("community_worker")
-    heping, dongying = _area("和平社区"), _area("东郢社区")
+    heping, dongying = area_named("和平社区"), area_named("东郢社区")
     household = db.session.scalar(select(Household).where(Household.community_id == heping.id))
     response = client.post(
         f"/admin/household/edit/?id={household.id}",
@@ -382,7 +378,7 @@ def test_moving_a_household_out_of_scope_is_refused(app, login):
 
 def test_bulk_delete_touches_only_rows_in_scope(app, login):
     client = login("street_clerk")
-    chengdong = _area("城东街道")
+    chengdong = area_named("城东街道")
     mine = db.session.scalar(select(Need).where(Need.street_id == chengdong.id))
     theirs = db.session.scalar(select(Need).where(Need.street_id != chengdong.id))
     mine_id, theirs_id = mine.id, theirs.id
@@ -450,7 +446,7 @@ def test_editable_list_needs_edit_rights(shared_app, shared_login):
 
 def test_inline_edit_in_scope_works(app, login):
     client = login("community_worker")
-    heping = _area("和平社区")
+    heping = area_named("和平社区")
     need = db.session.scalar(select(Need).where(Need.community_id == heping.id))
     response = client.post(
         "/admin/need/ajax/update/", data={"list_form_pk": need.id, "status": "met"}
@@ -463,7 +459,7 @@ def test_inline_edit_in_scope_works(app, login):
 def test_user_admin_is_admin_only_even_for_writes(app, login):
     for role in ("district_manager", "street_clerk", "community_worker", "sponsor"):
         client = login(role)
-        before = _count(User)
+        before = count(User)
         response = client.post(
             "/admin/user/new/",
             data={
@@ -474,7 +470,7 @@ def test_user_admin_is_admin_only_even_for_writes(app, login):
             },
         )
         assert response.status_code == 403
-        assert _count(User) == before
+        assert count(User) == before
 
 
 def test_demo_roles_are_the_ones_tested():

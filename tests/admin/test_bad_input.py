@@ -6,6 +6,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Area, Household, Need, Project
 
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
+
 GOOD = {
     "head_name": "新户主",
     "head_id_number": "11010519491231002X",

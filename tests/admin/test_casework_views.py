@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
@@ -23,10 +23,20 @@ from app.models import (
 )
 from app.services import files, todo
 from app.services.casework import record_assessment, transition_case
-from app.validation import mask_id_number
-from tests.casework_helpers import SEVERITIES, area, make_household, user
-from tests.conftest import ID_NUMBER_RE, PHONE_RE, ROLES
-from tests.services.test_files import jpeg_bytes
+from app.validation import ID_NUMBER_PATTERN, PHONE_PATTERN, mask_id_number
+from tests.conftest import ROLES
+from tests.factories import (
+    SEVERITIES,
+    area_named,
+    count,
+    count_queries,
+    jpeg,
+    make_household,
+    user_named,
+)
+
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
 
 WRITERS = ("district_admin", "street_clerk", "community_worker")
 
@@ -36,10 +46,6 @@ def _status(household_id):
     return db.session.get(Household, household_id).status
 
 
-def _count(model, *where):
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
 def _text(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
 
@@ -47,7 +53,7 @@ def _text(response) -> str:
 # ---------------------------------------------------------------- status moves
 @pytest.mark.parametrize("role", WRITERS)
 def test_writers_close_a_case_in_scope_with_a_note(app, login, role):
-    household = make_household(status="helping")
+    household = make_household(area_named("和平社区"), status="helping")
     db.session.commit()
     client = login(role)
     response = client.post(
@@ -64,7 +70,7 @@ def test_writers_close_a_case_in_scope_with_a_note(app, login, role):
 
 
 def test_closing_without_a_note_is_refused_with_a_message(app, login):
-    household = make_household(status="helping")
+    household = make_household(area_named("和平社区"), status="helping")
     db.session.commit()
     client = login("community_worker")
     response = client.post(
@@ -77,7 +83,7 @@ def test_closing_without_a_note_is_refused_with_a_message(app, login):
 
 
 def test_an_illegal_move_is_refused_naming_both_statuses(app, login):
-    household = make_household(status="registered")
+    household = make_household(area_named("和平社区"), status="registered")
     db.session.commit()
     response = login("district_admin").post(
         "/admin/household/status/",
@@ -87,7 +93,7 @@ def test_an_illegal_move_is_refused_naming_both_statuses(app, login):
     text = _text(response)
     assert "已登记" in text and "帮扶中" in text
     assert _status(household.id) == "registered"
-    assert _count(CaseTransition, CaseTransition.household_id == household.id) == 0
+    assert count(CaseTransition, CaseTransition.household_id == household.id) == 0
 
 
 @pytest.mark.parametrize(
@@ -101,7 +107,7 @@ def test_an_illegal_move_is_refused_naming_both_statuses(app, login):
     ],
 )
 def test_status_changes_out_of_scope_are_refused(app, login, role, community, expected):
-    household = make_household(community, status="helping")
+    household = make_household(area_named(community), status="helping")
     db.session.commit()
     response = login(role).post(
         "/admin/household/status/", data={"id": household.id, "to_status": "closed", "note": "x"}
@@ -111,7 +117,7 @@ def test_status_changes_out_of_scope_are_refused(app, login, role, community, ex
 
 
 def test_status_change_needs_a_login_and_a_post(app):
-    household = make_household(status="helping")
+    household = make_household(area_named("和平社区"), status="helping")
     db.session.commit()
     client = app.test_client()
     response = client.post(
@@ -122,7 +128,7 @@ def test_status_change_needs_a_login_and_a_post(app):
 
 
 def test_status_change_rejects_an_off_site_next(app, login):
-    household = make_household(status="helping")
+    household = make_household(area_named("和平社区"), status="helping")
     db.session.commit()
     response = login("district_admin").post(
         "/admin/household/status/",
@@ -132,7 +138,7 @@ def test_status_change_rejects_an_off_site_next(app, login):
 
 
 def test_details_page_offers_the_next_statuses_to_writers_only(app, login):
-    household = make_household(status="helping")
+    household = make_household(area_named("和平社区"), status="helping")
     db.session.commit()
     path = f"/admin/household/details/?id={household.id}"
     page = login("community_worker").get(path).get_data(as_text=True)
@@ -146,7 +152,7 @@ def test_details_page_offers_the_next_statuses_to_writers_only(app, login):
 
 # -------------------------------------------------------------- household form
 def test_status_is_not_on_the_household_form_and_cannot_be_posted(app, login):
-    household = make_household(status="helping")
+    household = make_household(area_named("和平社区"), status="helping")
     db.session.commit()
     client = login("district_admin")
     form = client.get(f"/admin/household/edit/?id={household.id}").get_data(as_text=True)
@@ -182,13 +188,13 @@ NEW_HOUSEHOLD = {
 
 def test_new_referred_household_needs_a_referrer(app, login):
     client = login("community_worker")
-    heping = area("和平社区")
-    before = _count(Household)
+    heping = area_named("和平社区")
+    before = count(Household)
     data = {**NEW_HOUSEHOLD, "community": heping.id, "intake_channel": "hospital_referral"}
     response = client.post("/admin/household/new/", data=data)
     assert response.status_code == 200
     assert "转介" in _text(response)
-    assert _count(Household) == before
+    assert count(Household) == before
     hospital = db.session.scalar(select(Organisation).where(Organisation.kind == "hospital"))
     response = client.post(
         "/admin/household/new/", data={**data, "referrer_organisation": hospital.id}
@@ -206,17 +212,17 @@ def test_referrer_organisation_offers_only_organisations_in_scope(app, login):
     form = login("community_worker").get("/admin/household/new/").get_data(as_text=True)
     assert other_street.name not in form
     client = login("community_worker")
-    before = _count(Household)
+    before = count(Household)
     client.post(
         "/admin/household/new/",
         data={
             **NEW_HOUSEHOLD,
-            "community": area("和平社区").id,
+            "community": area_named("和平社区").id,
             "intake_channel": "institution_referral",
             "referrer_organisation": other_street.id,
         },
     )
-    assert _count(Household) == before
+    assert count(Household) == before
 
 
 def test_resident_referral_takes_a_person(app, login):
@@ -224,7 +230,7 @@ def test_resident_referral_takes_a_person(app, login):
         "/admin/household/new/",
         data={
             **NEW_HOUSEHOLD,
-            "community": area("东郢社区").id,
+            "community": area_named("东郢社区").id,
             "intake_channel": "resident_referral",
             "referrer_person": "邻居 李师傅",
         },
@@ -237,7 +243,7 @@ def _visit_form(household, **extra):
     return {
         "household": household.id,
         "visit_date": "2026-10-03",
-        "visiting_worker": user("worker").id,
+        "visiting_worker": user_named("worker").id,
         "findings": "卧床，丈夫白天上班",
         **{f"severity_{k}": str(v) for k, v in SEVERITIES.items()},
         "needs-0-dimension": "daily_living",
@@ -253,7 +259,7 @@ def _visit_form(household, **extra):
 
 
 def test_a_visit_recorded_on_the_form_creates_needs_and_assesses_the_case(app, login):
-    household = make_household(intake_date=dt.date(2026, 10, 1))
+    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
     db.session.commit()
     client = login("community_worker")
     form = client.get(f"/admin/assessment/new/?household_id={household.id}")
@@ -290,7 +296,7 @@ def test_a_visit_recorded_on_the_form_creates_needs_and_assesses_the_case(app, l
     ],
 )
 def test_bad_visit_forms_save_nothing(app, login, change, message):
-    household = make_household(intake_date=dt.date(2026, 10, 1))
+    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
     db.session.commit()
     response = login("community_worker").post(
         "/admin/assessment/new/", data=_visit_form(household, **change)
@@ -298,8 +304,8 @@ def test_bad_visit_forms_save_nothing(app, login, change, message):
     assert response.status_code == 200
     if message:
         assert message in _text(response)
-    assert _count(Assessment, Assessment.household_id == household.id) == 0
-    assert _count(Need, Need.household_id == household.id) == 0
+    assert count(Assessment, Assessment.household_id == household.id) == 0
+    assert count(Need, Need.household_id == household.id) == 0
     assert _status(household.id) == "registered"
 
 
@@ -312,18 +318,18 @@ def test_bad_visit_forms_save_nothing(app, login, change, message):
     ],
 )
 def test_visits_to_households_out_of_scope_are_refused(app, login, role, community):
-    household = make_household(community, intake_date=dt.date(2026, 10, 1))
+    household = make_household(area_named(community), intake_date=dt.date(2026, 10, 1))
     db.session.commit()
     form = _visit_form(household, visiting_worker="")
     response = login(role).post("/admin/assessment/new/", data=form)
     assert response.status_code in (200, 403, 404)
-    assert _count(Assessment, Assessment.household_id == household.id) == 0
+    assert count(Assessment, Assessment.household_id == household.id) == 0
     assert _status(household.id) == "registered"
 
 
 def test_assessments_cannot_be_deleted(app, login):
     visit = db.session.scalar(
-        select(Assessment).where(Assessment.community_id == area("和平社区").id)
+        select(Assessment).where(Assessment.community_id == area_named("和平社区").id)
     )
     response = login("community_worker").post("/admin/assessment/delete/", data={"id": visit.id})
     assert response.status_code == 403
@@ -343,9 +349,10 @@ def test_case_history_is_read_only_for_everyone(app, login):
 def storied(app):
     """A 和平社区 household with a full story: referral, visits, needs matched,
     a service with a photo, a support plan and a project."""
-    worker = user("worker")
+    worker = user_named("worker")
     hospital = db.session.scalar(select(Organisation).where(Organisation.kind == "hospital"))
     household = make_household(
+        area_named("和平社区"),
         intake_date=dt.date(2026, 6, 1),
         intake_channel="hospital_referral",
         referrer_organisation=hospital,
@@ -381,7 +388,7 @@ def storied(app):
     )
     db.session.add(record)
     db.session.flush()
-    files.attach_files([("午餐照片.jpg", jpeg_bytes())], caption="六月午餐", service_record=record)
+    files.attach_files([("午餐照片.jpg", jpeg())], caption="六月午餐", service_record=record)
     db.session.add(
         SupportPlan(
             name="睦邻助餐计划",
@@ -398,7 +405,7 @@ def storied(app):
         help_kind="service",
         budget=Decimal("5400"),
         status="in_progress",
-        community=area("和平社区"),
+        community=area_named("和平社区"),
         beneficiaries=[household],
     )
     db.session.add(project)
@@ -492,28 +499,19 @@ def test_story_reveals_personal_data_only_to_those_who_may(storied, login, role,
     assert ("820" in page) is reveals  # income
     if not reveals:
         assert mask_id_number(storied.head_id_number) in page
-        assert not ID_NUMBER_RE.search(page) and not PHONE_RE.search(page)
+        assert not ID_NUMBER_PATTERN.search(page) and not PHONE_PATTERN.search(page)
 
 
-def _count_statements(app, client, path):
-    statements = []
-    engine = db.engine
-
-    def count(*_args, **_kwargs):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+def _statements(client, path) -> int:
+    with count_queries() as statements:
         assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     return len(statements)
 
 
 def test_story_queries_do_not_grow_with_the_story(app, storied, login):
     client = login("community_worker")
     path = f"/admin/household/story/?id={storied.id}"
-    before = _count_statements(app, client, path)
+    before = _statements(client, path)
     resource = db.session.scalar(select(Resource).where(Resource.name == "个案咨询与辅导"))
     for i in range(4):
         need = Need(
@@ -529,10 +527,10 @@ def test_story_queries_do_not_grow_with_the_story(app, storied, login):
         )
         db.session.add(record)
         db.session.flush()
-        files.attach_files([(f"照片{i}.jpg", jpeg_bytes())], service_record=record)
-    transition_case(storied, "closed", user=user("worker"), note="结案")
+        files.attach_files([(f"照片{i}.jpg", jpeg())], service_record=record)
+    transition_case(storied, "closed", user=user_named("worker"), note="结案")
     db.session.commit()
-    after = _count_statements(app, client, path)
+    after = _statements(client, path)
     assert after == before, f"{before} statements before, {after} with more rows"
 
 
@@ -557,7 +555,7 @@ def test_todo_page_lists_only_households_in_scope(shared_app, shared_login, role
     page = shared_login(role).get("/admin/todo/").get_data(as_text=True)
     shown = _todo_households(page)
     column = Household.community_id if role == "community_worker" else Household.street_id
-    own = area("和平社区") if role == "community_worker" else area("城东街道")
+    own = area_named("和平社区") if role == "community_worker" else area_named("城东街道")
     in_scope = set(db.session.scalars(select(Household.id).where(column == own.id)))
     assert shown and shown <= in_scope
     assert "逾期" in page or "待办" in page
@@ -565,7 +563,7 @@ def test_todo_page_lists_only_households_in_scope(shared_app, shared_login, role
 
 def test_street_switcher_narrows_the_todo_page(shared_app, shared_login):
     client = shared_login("district_admin")
-    street = area("明光路街道")
+    street = area_named("明光路街道")
     client.post("/admin/street/", data={"street_id": street.id, "next": "/admin/"})
     shown = _todo_households(client.get("/admin/todo/").get_data(as_text=True))
     client.post("/admin/street/", data={"street_id": "", "next": "/admin/"})
@@ -577,7 +575,7 @@ def test_street_switcher_narrows_the_todo_page(shared_app, shared_login):
 
 def test_only_mine_on_the_todo_page(shared_app, shared_login):
     page = shared_login("community_worker").get("/admin/todo/?mine=1").get_data(as_text=True)
-    worker = user("worker")
+    worker = user_named("worker")
     assigned = set(
         db.session.scalars(select(Household.id).where(Household.assigned_worker_id == worker.id))
     )
@@ -588,7 +586,7 @@ def test_only_mine_on_the_todo_page(shared_app, shared_login):
 def test_landing_page_counts_the_todo(shared_app, shared_login, role):
     page = shared_login(role).get("/admin/").get_data(as_text=True)
     summary = todo.todo_summary(
-        user(
+        user_named(
             {"district_admin": "admin", "street_clerk": "chengdong", "community_worker": "worker"}[
                 role
             ]
@@ -613,16 +611,18 @@ def test_household_list_links_each_row_to_its_story(shared_app, shared_login):
 
 
 def test_editing_a_visit_keeps_its_household_and_adds_needs_to_it(app, login):
-    household = make_household(intake_date=dt.date(2026, 10, 1))
+    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
     visit = record_assessment(
         household,
-        user=user("worker"),
+        user=user_named("worker"),
         visit_date=dt.date(2026, 10, 3),
         findings="初访",
         severities=SEVERITIES,
     )
     db.session.commit()
-    other = make_household(intake_date=dt.date(2026, 10, 1), head_name="另一户")
+    other = make_household(
+        area_named("和平社区"), intake_date=dt.date(2026, 10, 1), head_name="另一户"
+    )
     db.session.commit()
     client = login("community_worker")
     page = client.get(f"/admin/assessment/edit/?id={visit.id}").get_data(as_text=True)

@@ -9,44 +9,24 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
-from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    Area,
     Household,
     LedgerEntry,
     PlanMonth,
     StoredFile,
     SupportPlan,
-    User,
 )
 from app.services import fund
 from tests.conftest import ROLES
+from tests.factories import area_named, count, fund_balance, jpeg, user_named
+
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
 
 FUND_READERS = {"district_admin", "district_manager", "street_clerk"}
-
-
-def jpeg() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (12, 12), (90, 160, 60)).save(out, format="JPEG")
-    return out.getvalue()
-
-
-def area(name):
-    return db.session.scalar(select(Area).where(Area.name == name))
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def balance():
-    db.session.expire_all()
-    held, summed = fund.check_balance()
-    assert held == summed
-    return held
 
 
 def plan_named(prefix) -> SupportPlan:
@@ -55,10 +35,6 @@ def plan_named(prefix) -> SupportPlan:
 
 def month_of(plan, status) -> PlanMonth:
     return next(m for m in plan.months if m.status == status)
-
-
-def _user(username) -> User:
-    return db.session.scalar(select(User).where(User.username == username))
 
 
 def first_entry() -> LedgerEntry:
@@ -81,7 +57,7 @@ def test_fund_pages_send_anonymous_users_to_login(shared_app, path):
 
 def test_overview_shows_the_position_and_the_months_awaiting_evidence(shared_app, shared_login):
     page = shared_login("district_admin").get("/admin/fund/").get_data(as_text=True)
-    position = fund.fund_position(_user("admin"), dt.date.today())
+    position = fund.fund_position(user_named("admin"), dt.date.today())
     assert f"{position['balance']:,.2f}" in page
     assert 'id="fund-free"' in page and 'id="fund-definitions"' in page
     assert "助浴上门服务" in page  # months of both plans await evidence
@@ -103,7 +79,7 @@ def test_a_clerk_sees_only_their_streets_plans_and_anomalies(shared_app, shared_
 @pytest.mark.parametrize("role", ROLES)
 def test_posting_forms_are_for_the_district_administrator(app, login, role):
     client = login(role)
-    before, entries = balance(), count(LedgerEntry)
+    before, entries = fund_balance(), count(LedgerEntry)
     expected = 200 if role == "district_admin" else 403
     for kind in ("donation", "disbursement"):
         assert client.get(f"/admin/ledger/{kind}/").status_code == expected
@@ -122,12 +98,12 @@ def test_posting_forms_are_for_the_district_administrator(app, login, role):
             client.post("/admin/ledger/reverse/", data={"id": 1, "reason": "x"}).status_code == 403
         )
         assert client.post("/admin/ledger/evidence/", data={"id": 1}).status_code == 403
-    assert balance() == before and count(LedgerEntry) == entries
+    assert fund_balance() == before and count(LedgerEntry) == entries
 
 
 def test_admin_posts_a_donation_with_its_receipt(app, login):
     client = login("district_admin")
-    before = balance()
+    before = fund_balance()
     response = client.post(
         "/admin/ledger/donation/",
         data={
@@ -141,14 +117,14 @@ def test_admin_posts_a_donation_with_its_receipt(app, login):
         content_type="multipart/form-data",
     )
     assert response.status_code == 302 and "/admin/ledger/details/" in response.headers["Location"]
-    assert balance() == before + Decimal("888.80")
+    assert fund_balance() == before + Decimal("888.80")
     entry = db.session.scalar(select(LedgerEntry).order_by(LedgerEntry.id.desc()))
     assert entry.donor_name == "王女士" and [f.kind for f in entry.files] == ["receipt"]
 
 
 def test_a_disbursement_beyond_the_balance_is_refused_on_the_form(app, login):
     client = login("district_admin")
-    before, entries = balance(), count(LedgerEntry)
+    before, entries = fund_balance(), count(LedgerEntry)
     response = client.post(
         "/admin/ledger/disbursement/",
         data={
@@ -161,7 +137,7 @@ def test_a_disbursement_beyond_the_balance_is_refused_on_the_form(app, login):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert f"{before:,.2f}" in page and "专项基金" in page
-    assert balance() == before and count(LedgerEntry) == entries
+    assert fund_balance() == before and count(LedgerEntry) == entries
 
 
 @pytest.mark.parametrize(
@@ -177,13 +153,13 @@ def test_a_disbursement_beyond_the_balance_is_refused_on_the_form(app, login):
 )
 def test_bad_disbursement_input_is_refused_with_a_message(app, login, change):
     client = login("district_admin")
-    before, entries = balance(), count(LedgerEntry)
+    before, entries = fund_balance(), count(LedgerEntry)
     data = {"amount": "5", "posted_on": "2026-11-20", "purpose": "x", "payee_person": "y"}
     response = client.post("/admin/ledger/disbursement/", data={**data, **change})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "invalid-feedback" in page or "alert-danger" in page
-    assert balance() == before and count(LedgerEntry) == entries
+    assert fund_balance() == before and count(LedgerEntry) == entries
 
 
 def test_admin_reverses_once_and_adds_evidence(app, login):
@@ -193,10 +169,10 @@ def test_admin_reverses_once_and_adds_evidence(app, login):
         .where(LedgerEntry.entry_type == "disbursement", LedgerEntry.plan_month_id.is_(None))
         .order_by(LedgerEntry.id)
     )
-    entry_id, before, entries = entry.id, balance(), count(LedgerEntry)
+    entry_id, before, entries = entry.id, fund_balance(), count(LedgerEntry)
     response = client.post("/admin/ledger/reverse/", data={"id": entry_id, "reason": "测试冲正"})
     assert response.status_code == 302
-    assert balance() == before + entry.amount_yuan and count(LedgerEntry) == entries + 1
+    assert fund_balance() == before + entry.amount_yuan and count(LedgerEntry) == entries + 1
     again = client.post(
         "/admin/ledger/reverse/", data={"id": entry_id, "reason": "再次"}, follow_redirects=True
     )
@@ -253,7 +229,7 @@ def test_ledger_details_show_evidence_and_the_reversal_form_to_the_admin_only(
     entry = db.session.scalar(
         select(LedgerEntry).where(
             LedgerEntry.entry_type == "disbursement",
-            LedgerEntry.street_id == area("城东街道").id,
+            LedgerEntry.street_id == area_named("城东街道").id,
         )
     )
     url = f"/admin/ledger/details/?id={entry.id}"
@@ -274,7 +250,7 @@ def _csv(client, path="/admin/ledger/export/csv/"):
 
 def test_ledger_csv_is_excel_safe_with_chinese_headers(app, login):
     fund.post_donation(
-        user=_user("admin"),
+        user=user_named("admin"),
         amount="12.5",
         posted_on=dt.date(2026, 11, 20),
         receipt_number='=HYPERLINK("http://x")',
@@ -313,7 +289,7 @@ def test_ledger_export_holds_exactly_the_rows_in_scope(shared_app, shared_login,
     ids = {int(r[0]) for r in rows[1:]}
     stmt = select(LedgerEntry.id)
     if role == "street_clerk":
-        street = area("城东街道").id
+        street = area_named("城东街道").id
         stmt = stmt.where((LedgerEntry.street_id == street) | LedgerEntry.street_id.is_(None))
     assert ids == set(db.session.scalars(stmt))
 
@@ -354,7 +330,7 @@ def _plan_form(household, **extra):
 
 def test_a_clerk_creates_a_plan_with_its_months_and_agreement(app, login):
     household = db.session.scalar(
-        select(Household).where(Household.community_id == area("和平社区").id)
+        select(Household).where(Household.community_id == area_named("和平社区").id)
     )
     response = login("street_clerk").post(
         "/admin/support_plan/new/",
@@ -370,7 +346,7 @@ def test_a_clerk_creates_a_plan_with_its_months_and_agreement(app, login):
 @pytest.mark.parametrize("role", ["street_clerk", "community_worker", "district_manager"])
 def test_plans_cannot_be_made_outside_ones_scope(app, login, role):
     elsewhere = db.session.scalar(
-        select(Household).where(Household.street_id != area("城东街道").id)
+        select(Household).where(Household.street_id != area_named("城东街道").id)
     )
     before = count(SupportPlan), count(PlanMonth)
     response = login(role).post("/admin/support_plan/new/", data=_plan_form(elsewhere))
@@ -437,7 +413,7 @@ def test_month_check_by_every_role(app, login, who):
     month = month_of(plan_named("睦邻计划"), "awaiting_evidence")
     fund.upload_month_evidence(
         month,
-        user=_user("worker"),
+        user=user_named("worker"),
         photos=[("午餐.jpg", jpeg())],
         menus=[("菜单.jpg", jpeg())],
     )
@@ -453,7 +429,7 @@ def test_month_check_by_every_role(app, login, who):
 @pytest.mark.parametrize("role", ROLES)
 def test_month_payment_by_every_role(app, login, role):
     month = month_of(plan_named("睦邻计划"), "checked")
-    before = balance()
+    before = fund_balance()
     response = login(role).post(
         "/admin/plan_month/pay/", data={"id": month.id, "posted_on": "2026-11-20"}
     )
@@ -461,21 +437,21 @@ def test_month_payment_by_every_role(app, login, role):
     month = db.session.get(PlanMonth, month.id)
     if role == "district_admin":
         assert response.status_code == 302
-        assert month.status == "paid" and balance() == before - 450
+        assert month.status == "paid" and fund_balance() == before - 450
     else:
         assert response.status_code == 403
-        assert month.status == "checked" and balance() == before
+        assert month.status == "checked" and fund_balance() == before
 
 
 def test_paying_an_unchecked_month_on_the_page_is_refused(app, login):
     month = month_of(plan_named("睦邻计划"), "awaiting_evidence")
-    before = balance()
+    before = fund_balance()
     response = login("district_admin").post(
         "/admin/plan_month/pay/", data={"id": month.id}, follow_redirects=True
     )
     assert response.status_code == 200
     assert "本月佐证材料尚未审核通过" in response.get_data(as_text=True)
-    assert balance() == before
+    assert fund_balance() == before
     assert (
         login("district_admin").post("/admin/plan_month/pay/", data={"id": "x"}).status_code == 404
     )

@@ -6,6 +6,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Household, NeedMatch, Pledge, Project, StoredFile
 
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
+
 HOSTILE_IDS = ["²", "٣", "99999999999999999999999", "2147483648", "-1", "1e3", "0x1"]
 HOSTILE_AMOUNTS = ["1e30", "1E+100", "9" * 40, "NaN", "-Infinity", "12.345", "一百"]
 

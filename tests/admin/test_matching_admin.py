@@ -8,21 +8,21 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Area, Need, NeedMatch, Resource
+from app.models import Need, NeedMatch, Resource
 from tests.conftest import ROLES
+from tests.factories import area_named, count
+
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
 
 STAFF = {"district_admin", "district_manager", "street_clerk", "community_worker"}
 WRITERS = {"district_admin", "street_clerk", "community_worker"}
 
 
-def _area(name):
-    return db.session.scalar(select(Area).where(Area.name == name))
-
-
 def _need_in(community_name, status="open"):
     return db.session.scalar(
         select(Need)
-        .where(Need.community_id == _area(community_name).id, Need.status == status)
+        .where(Need.community_id == area_named(community_name).id, Need.status == status)
         .order_by(Need.id)
     )
 
@@ -30,7 +30,7 @@ def _need_in(community_name, status="open"):
 def _open_need_in(community_name) -> Need:
     """An open need of the community (any need of it when none is open)."""
     need = _need_in(community_name) or db.session.scalar(
-        select(Need).where(Need.community_id == _area(community_name).id).order_by(Need.id)
+        select(Need).where(Need.community_id == area_named(community_name).id).order_by(Need.id)
     )
     assert need is not None, f"no need in {community_name}"
     return need
@@ -43,13 +43,11 @@ def _district_resource() -> Resource:
 def _match_in(community_name) -> NeedMatch:
     return db.session.scalar(
         select(NeedMatch)
-        .where(NeedMatch.community_id == _area(community_name).id, NeedMatch.status == "active")
+        .where(
+            NeedMatch.community_id == area_named(community_name).id, NeedMatch.status == "active"
+        )
         .order_by(NeedMatch.id)
     )
-
-
-def _count(model):
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 # ------------------------------------------------------------------ reading
@@ -68,7 +66,7 @@ def test_suggestion_page_as_every_role(shared_app, shared_login, role):
 def test_suggestions_show_reasons(shared_app, shared_login):
     need = db.session.scalar(
         select(Need).where(
-            Need.community_id == _area("和平社区").id,
+            Need.community_id == area_named("和平社区").id,
             Need.status == "open",
             Need.category == "medical",
         )
@@ -92,12 +90,14 @@ def test_out_of_scope_needs_and_resources_are_not_found(shared_app, shared_login
     assert client.get(f"/admin/need_match/suggest/?need_id={need.id}").status_code == 404
     other = db.session.scalar(
         select(Resource).where(
-            Resource.community_id.is_not(None), Resource.community_id != _area("和平社区").id
+            Resource.community_id.is_not(None), Resource.community_id != area_named("和平社区").id
         )
-    ) or db.session.scalar(select(Resource).where(Resource.street_id == _area("胜利路街道").id))
+    ) or db.session.scalar(
+        select(Resource).where(Resource.street_id == area_named("胜利路街道").id)
+    )
     if role == "street_clerk":
         other = db.session.scalar(
-            select(Resource).where(Resource.street_id == _area("胜利路街道").id)
+            select(Resource).where(Resource.street_id == area_named("胜利路街道").id)
         )
     assert client.get(f"/admin/need_match/for-resource/?resource_id={other.id}").status_code == 404
 
@@ -117,9 +117,9 @@ def test_needs_a_resource_could_serve_as_every_role(shared_app, shared_login, ro
     if role in ("street_clerk", "community_worker"):
         page = response.get_data(as_text=True)
         shown = {int(i) for i in re.findall(r'data-need-id="(\d+)"', page)}
-        allowed = Need.community_id == _area("和平社区").id
+        allowed = Need.community_id == area_named("和平社区").id
         if role == "street_clerk":
-            allowed = Need.street_id == _area("城东街道").id
+            allowed = Need.street_id == area_named("城东街道").id
         assert shown and shown <= set(db.session.scalars(select(Need.id).where(allowed)))
 
 
@@ -153,7 +153,7 @@ def test_anonymous_users_are_sent_to_login(shared_app):
 @pytest.mark.parametrize("role", ROLES)
 def test_accept_as_every_role(app, login, role):
     need, resource = _open_need_in("和平社区"), _district_resource()
-    need_id, resource_id, before = need.id, resource.id, _count(NeedMatch)
+    need_id, resource_id, before = need.id, resource.id, count(NeedMatch)
     response = login(role).post(
         "/admin/need_match/accept/",
         data={"need_id": need_id, "resource_id": resource_id, "quantity": "1", "reason": "测试"},
@@ -170,7 +170,7 @@ def test_accept_as_every_role(app, login, role):
         assert db.session.get(Need, need_id).status == "matched"
     else:
         assert response.status_code == 403
-        assert _count(NeedMatch) == before
+        assert count(NeedMatch) == before
         assert db.session.get(Need, need_id).status == "open"
 
 
@@ -194,22 +194,22 @@ def test_accept_with_out_of_scope_ids_is_not_found(
             kind="service",
             category=need.category,
             provider_person="东郢邻居",
-            community=_area("东郢社区"),
+            community=area_named("东郢社区"),
             available_from=dt.date(2026, 1, 1),
         )
         db.session.add(resource)
         db.session.commit()
     elif resource_owner:
         resource = db.session.scalar(
-            select(Resource).where(Resource.street_id == _area(resource_owner).id)
+            select(Resource).where(Resource.street_id == area_named(resource_owner).id)
         )
-    before, used = _count(NeedMatch), resource.used_quantity
+    before, used = count(NeedMatch), resource.used_quantity
     response = login(role).post(
         "/admin/need_match/accept/", data={"need_id": need.id, "resource_id": resource.id}
     )
     assert response.status_code == 404
     db.session.expire_all()
-    assert _count(NeedMatch) == before
+    assert count(NeedMatch) == before
     assert db.session.get(Resource, resource.id).used_quantity == used
 
 
@@ -307,10 +307,10 @@ def test_unmatched_needs_report_as_every_role(shared_app, shared_login, role):
         expected = sum(_open_counts(Need.id.is_not(None)).values())
     elif role == "street_clerk":
         assert names == {"和平社区", "东郢社区", "新海社区", "周谷堆社区"}
-        expected = sum(_open_counts(Need.street_id == _area("城东街道").id).values())
+        expected = sum(_open_counts(Need.street_id == area_named("城东街道").id).values())
     else:
         assert names == {"和平社区"}
-        expected = sum(_open_counts(Need.community_id == _area("和平社区").id).values())
+        expected = sum(_open_counts(Need.community_id == area_named("和平社区").id).values())
     grand = re.search(r"<tfoot>.*?(\d+)</th>\s*</tr></tfoot>", page, re.S)
     assert int(grand.group(1)) == expected
 
@@ -318,7 +318,7 @@ def test_unmatched_needs_report_as_every_role(shared_app, shared_login, role):
 def test_report_links_open_the_filtered_need_list(shared_app, shared_login):
     client = shared_login("street_clerk")
     page = client.get("/admin/unmatched-needs/").get_data(as_text=True)
-    heping = _area("和平社区")
+    heping = area_named("和平社区")
     row = re.search(rf'data-area-id="{heping.id}">(.*?)</tr>', page, re.S).group(1)
     links = re.findall(r'href="([^"]+)">(\d+)</a>', row)
     assert links

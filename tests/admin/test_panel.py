@@ -4,11 +4,15 @@ errors, CSRF, health check, query counts."""
 import re
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Area, Household, User
 from tests.conftest import ROLES, login_client
+from tests.factories import count_queries
+
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
 
 
 def test_healthz_answers_without_login(shared_app):
@@ -106,7 +110,7 @@ def test_language_switch_is_remembered_on_the_account(app, login):
 def test_csrf_is_required_on_every_post(backend):
     from tests.conftest import _make_app
 
-    url = backend.fresh()
+    url = backend.fresh_demo()
     app = _make_app(url, WTF_CSRF_ENABLED=True)
     client = app.test_client()
     assert (
@@ -146,19 +150,9 @@ def test_errors_never_show_sql_or_tracebacks(app, login):
     assert "没有保存" in body or "未保存" in body or "冲突" in body
 
 
-def _count_queries(app, client, path):
-    statements = []
-
-    def count(*_args, **_kwargs):
-        statements.append(1)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+def _statements(client, path) -> int:
+    with count_queries() as statements:
         assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     return len(statements)
 
 
@@ -167,15 +161,15 @@ def _count_queries(app, client, path):
 )
 def test_list_queries_do_not_grow_with_page_size(shared_app, shared_login, endpoint):
     client = shared_login("district_admin")
-    small = _count_queries(shared_app, client, f"/admin/{endpoint}/?page_size=5")
-    large = _count_queries(shared_app, client, f"/admin/{endpoint}/?page_size=100")
+    small = _statements(client, f"/admin/{endpoint}/?page_size=5")
+    large = _statements(client, f"/admin/{endpoint}/?page_size=100")
     assert large == small, f"{endpoint}: {small} queries for 5 rows, {large} for 100"
 
 
 def test_sponsor_list_queries_do_not_grow(shared_app, shared_login):
     client = shared_login("sponsor")
-    small = _count_queries(shared_app, client, "/admin/sponsor/projects/?page_size=5")
-    large = _count_queries(shared_app, client, "/admin/sponsor/projects/?page_size=100")
+    small = _statements(client, "/admin/sponsor/projects/?page_size=5")
+    large = _statements(client, "/admin/sponsor/projects/?page_size=100")
     assert large == small
 
 

@@ -11,24 +11,19 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Area, Household, Pledge, Project, ServiceRecord, User
+from app.models import Household, Pledge, Project, ServiceRecord, User
 from app.services import files, sponsorship
 from tests.conftest import ROLES
-from tests.services.test_files import jpeg_bytes
+from tests.factories import area_named, jpeg, user_named
+
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
 
 STAFF = ["district_admin", "district_manager", "street_clerk", "community_worker"]
 
 
-def _area(name) -> Area:
-    return db.session.scalar(select(Area).where(Area.name == name))
-
-
-def _user(username) -> User:
-    return db.session.scalar(select(User).where(User.username == username))
-
-
 def _org_id(username="sponsor") -> int:
-    return _user(username).organisation_id
+    return user_named(username).organisation_id
 
 
 def _open_project(street="城东街道") -> Project:
@@ -37,7 +32,7 @@ def _open_project(street="城东街道") -> Project:
         select(Project)
         .where(
             Project.status == "open",
-            Project.street_id == _area(street).id,
+            Project.street_id == area_named(street).id,
             Project.pledged_total < Project.budget,
         )
         .order_by(Project.id)
@@ -186,7 +181,7 @@ def test_sponsor_project_filters_list_streets_and_filter(shared_app, shared_logi
     client = shared_login("sponsor")
     page = client.get("/admin/sponsor/projects/").text
     assert "城东街道" in page and "七里站街道" in page
-    chengdong = _area("城东街道")
+    chengdong = area_named("城东街道")
     view = next(
         v for v in shared_app.extensions["admin"][0]._views if v.endpoint == "sponsor_project"
     )
@@ -276,7 +271,7 @@ def test_the_street_clerk_approves_and_rejects(app, login):
         "/admin/pledge/decide/", data={"id": reject.id, "decision": "reject", "note": "重复"}
     )
     db.session.expire_all()
-    clerk = _user("chengdong")
+    clerk = user_named("chengdong")
     approved, rejected = db.session.get(Pledge, approve.id), db.session.get(Pledge, reject.id)
     assert (approved.status, approved.decided_by_id, approved.decision_note) == (
         "approved",
@@ -347,7 +342,7 @@ def test_anonymous_posts_go_to_the_login_page(shared_app):
 
 def test_in_kind_support_is_marked_received_from_the_details_page(app, login):
     project = _open_project()
-    user = _user("sponsor")
+    user = user_named("sponsor")
     pledge = sponsorship.pledge(
         project,
         organisation=user.organisation,
@@ -356,7 +351,7 @@ def test_in_kind_support_is_marked_received_from_the_details_page(app, login):
         kind="in_kind",
         in_kind_description="棉被10床",
     )
-    sponsorship.approve_pledge(pledge, user=_user("admin"))
+    sponsorship.approve_pledge(pledge, user=user_named("admin"))
     client = login("street_clerk")
     page = client.get(f"/admin/pledge/details/?id={pledge.id}").text
     assert 'id="mark-received"' in page
@@ -372,7 +367,7 @@ def test_in_kind_support_is_marked_received_from_the_details_page(app, login):
 
 
 def test_pledges_cannot_be_edited_created_or_deleted(app, login):
-    pledge = db.session.scalar(select(Pledge).where(Pledge.street_id == _area("城东街道").id))
+    pledge = db.session.scalar(select(Pledge).where(Pledge.street_id == area_named("城东街道").id))
     before = _snapshot(pledge.id)
     client = login("district_admin")
     assert client.get(f"/admin/pledge/edit/?id={pledge.id}").status_code == 403
@@ -407,7 +402,7 @@ def test_our_support_is_for_sponsors_only(shared_app, shared_login, role):
 
 
 def test_our_support_shows_the_service_figures(shared_app, shared_login):
-    organisation = _user("sponsor").organisation
+    organisation = user_named("sponsor").organisation
     impact = sponsorship.sponsor_impact(organisation)
     page = shared_login("sponsor").get("/admin/sponsor/impact/").text
     assert f'id="impact-approved">{impact.approved:.2f}<' in page
@@ -415,7 +410,7 @@ def test_our_support_shows_the_service_figures(shared_app, shared_login):
     assert f'id="impact-communities">{impact.communities_reached}<' in page
     for progress in impact.progress:
         assert progress.project.name in page
-    other = sponsorship.sponsor_impact(_user("sponsor2").organisation)
+    other = sponsorship.sponsor_impact(user_named("sponsor2").organisation)
     only_theirs = {p.project.name for p in other.progress} - {
         p.project.name for p in impact.progress
     }
@@ -433,12 +428,12 @@ def test_shared_evidence_reaches_the_sponsor_as_thumbnails_and_nothing_else(app,
     db.session.add(record)
     db.session.flush()
     (shared,) = files.attach_files(
-        [("完工.jpg", jpeg_bytes())],
+        [("完工.jpg", jpeg())],
         caption="纱窗更换完工",
         is_shareable=True,
         service_record=record,
     )
-    (private,) = files.attach_files([("入户.jpg", jpeg_bytes())], service_record=record)
+    (private,) = files.attach_files([("入户.jpg", jpeg())], service_record=record)
     db.session.commit()
     client = login("sponsor")
     for page in (

@@ -13,7 +13,10 @@ from app.models import choices as c
 from app.services import casework, todo
 from app.services.casework import NeedSpec, record_assessment, transition_case
 from app.validation import InvalidValue
-from tests.casework_helpers import SEVERITIES, area, make_household, user
+from tests.factories import SEVERITIES, area_named, make_household, user_named
+
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
 
 STATUSES = c.values(c.HOUSEHOLD_STATUSES)
 ALLOWED = set(c.CASE_TRANSITIONS)
@@ -32,7 +35,7 @@ def _transitions(household) -> int:
 def _visit(household, day, **kwargs):
     return record_assessment(
         household,
-        user=kwargs.pop("by", user("worker")),
+        user=kwargs.pop("by", user_named("worker")),
         visit_date=day,
         findings="独居，行动不便",
         severities=kwargs.pop("severities", SEVERITIES),
@@ -44,26 +47,26 @@ def _visit(household, day, **kwargs):
 @pytest.mark.parametrize("channel", casework.REFERRAL_CHANNELS)
 def test_referral_channels_need_a_referrer(app, channel):
     with force_locale("zh_Hans_CN"), pytest.raises(InvalidValue) as refused:
-        make_household(intake_channel=channel)
+        make_household(area_named("和平社区"), intake_channel=channel)
     assert "转介" in str(refused.value)
     db.session.rollback()
-    make_household(intake_channel=channel, referrer_person="邻居 张阿姨")
+    make_household(area_named("和平社区"), intake_channel=channel, referrer_person="邻居 张阿姨")
     from app.models import Organisation
 
     hospital = db.session.scalar(select(Organisation).where(Organisation.kind == "hospital"))
-    make_household(intake_channel=channel, referrer_organisation=hospital)
+    make_household(area_named("和平社区"), intake_channel=channel, referrer_organisation=hospital)
     db.session.commit()
 
 
 @pytest.mark.parametrize("channel", ["self_request", "community_discovery"])
 def test_self_request_and_community_discovery_need_no_referrer(app, channel):
-    household = make_household(intake_channel=channel)
+    household = make_household(area_named("和平社区"), intake_channel=channel)
     db.session.commit()
     assert household.id is not None
 
 
 def test_changing_the_channel_to_a_referral_later_needs_a_referrer(app):
-    household = make_household()
+    household = make_household(area_named("和平社区"))
     db.session.commit()
     household.intake_channel = "hospital_referral"
     with pytest.raises(InvalidValue):
@@ -82,7 +85,9 @@ def test_demo_households_referred_name_their_referrer(app):
 
 # -------------------------------------------------------------- status moves
 def _household_in(status):
-    household = make_household(status=status, intake_date=dt.date(2026, 9, 1))
+    household = make_household(
+        area_named("和平社区"), status=status, intake_date=dt.date(2026, 9, 1)
+    )
     if status != "registered":
         # a visit since the case opened, so "assessed" is reachable where allowed
         db.session.add(
@@ -104,7 +109,7 @@ def test_every_allowed_move_is_made_and_recorded(app, from_status, to_status):
         _visit(household, dt.date(2026, 9, 5))  # records the move itself
         moved = household.transitions[-1]
     else:
-        worker = user("worker")
+        worker = user_named("worker")
         moved = transition_case(household, to_status, user=worker, note="理由说明", now=NOW)
         assert moved.occurred_at == NOW and moved.note == "理由说明"
     db.session.commit()
@@ -120,7 +125,7 @@ def test_every_illegal_move_is_refused_and_named(app, from_status, to_status):
     household = _household_in(from_status)
     db.session.commit()
     with force_locale("en"), pytest.raises(InvalidValue) as refused:
-        transition_case(household, to_status, user=user("admin"), note="试试")
+        transition_case(household, to_status, user=user_named("admin"), note="试试")
     message = str(refused.value)
     with force_locale("en"):
         assert c.label(c.HOUSEHOLD_STATUSES, from_status) in message
@@ -133,7 +138,7 @@ def test_every_illegal_move_is_refused_and_named(app, from_status, to_status):
 def test_the_refusal_is_in_chinese_by_default(app):
     household = _household_in("registered")
     with pytest.raises(InvalidValue) as refused:
-        transition_case(household, "helping", user=user("admin"))
+        transition_case(household, "helping", user=user_named("admin"))
     message = str(refused.value)
     assert "已登记" in message and "帮扶中" in message and "不能" in message
 
@@ -141,7 +146,7 @@ def test_the_refusal_is_in_chinese_by_default(app):
 def test_unknown_status_is_refused(app):
     household = _household_in("registered")
     with pytest.raises(InvalidValue):
-        transition_case(household, "deleted", user=user("admin"), note="x")
+        transition_case(household, "deleted", user=user_named("admin"), note="x")
 
 
 @pytest.mark.parametrize(
@@ -151,16 +156,16 @@ def test_closing_and_reopening_need_a_note(app, from_status, to_status):
     household = _household_in(from_status)
     for note in (None, "", "   "):
         with pytest.raises(InvalidValue):
-            transition_case(household, to_status, user=user("worker"), note=note)
+            transition_case(household, to_status, user=user_named("worker"), note=note)
     assert household.status == from_status
-    transition_case(household, to_status, user=user("worker"), note="理由")
+    transition_case(household, to_status, user=user_named("worker"), note="理由")
     assert household.status == to_status
 
 
 def test_assessed_needs_a_visit_since_the_case_opened(app):
-    household = make_household()
+    household = make_household(area_named("和平社区"))
     with pytest.raises(InvalidValue):
-        transition_case(household, "assessed", user=user("worker"))
+        transition_case(household, "assessed", user=user_named("worker"))
     assert household.status == "registered"
 
 
@@ -175,15 +180,15 @@ def test_assessed_needs_a_visit_since_the_case_opened(app):
     ],
 )
 def test_only_users_who_may_write_the_household_move_its_case(app, username, community):
-    household = make_household(community, status="helping")
+    household = make_household(area_named(community), status="helping")
     with pytest.raises(InvalidValue):
-        transition_case(household, "closed", user=user(username), note="越权")
+        transition_case(household, "closed", user=user_named(username), note="越权")
     assert household.status == "helping"
     assert _transitions(household) == 0
 
 
 def test_status_cannot_be_set_without_a_recorded_move(app):
-    household = make_household(status="helping")
+    household = make_household(area_named("和平社区"), status="helping")
     db.session.commit()
     household.status = "closed"
     with pytest.raises(InvalidValue):
@@ -206,8 +211,8 @@ def test_demo_statuses_match_their_history(app):
 
 # ---------------------------------------------------------------- home visits
 def test_recording_a_visit_creates_needs_and_moves_a_registered_case(app):
-    household = make_household(intake_date=dt.date(2026, 10, 1))
-    worker = user("worker")
+    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
+    worker = user_named("worker")
     visit = _visit(
         household,
         dt.date(2026, 10, 4),
@@ -239,9 +244,9 @@ def test_recording_a_visit_creates_needs_and_moves_a_registered_case(app):
 
 
 def test_a_second_visit_does_not_move_the_case(app):
-    household = make_household()
+    household = make_household(area_named("和平社区"))
     _visit(household, dt.date(2026, 10, 2))
-    transition_case(household, "helping", user=user("worker"))
+    transition_case(household, "helping", user=user_named("worker"))
     _visit(household, dt.date(2026, 10, 9))
     assert household.status == "helping"
     assert len(household.assessments) == 2
@@ -263,11 +268,11 @@ def test_a_second_visit_does_not_move_the_case(app):
     ],
 )
 def test_bad_visits_are_refused_with_nothing_written(app, change, why):
-    household = make_household(intake_date=dt.date(2026, 10, 1))
+    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
     db.session.commit()
     kwargs = {"visit_date": dt.date(2026, 10, 3), "findings": "情况", "severities": SEVERITIES}
     kwargs.update(change)
-    by = user(kwargs.pop("by", "worker"))
+    by = user_named(kwargs.pop("by", "worker"))
     with pytest.raises(InvalidValue):
         record_assessment(household, user=by, **kwargs)
     db.session.rollback()
@@ -283,13 +288,13 @@ def test_bad_visits_are_refused_with_nothing_written(app, change, why):
 
 
 def test_the_visiting_worker_works_in_the_area(app):
-    household = make_household()
+    household = make_household(area_named("和平社区"))
     with pytest.raises(InvalidValue):
-        _visit(household, dt.date(2026, 10, 3), visiting_worker=user("worker2"))
+        _visit(household, dt.date(2026, 10, 3), visiting_worker=user_named("worker2"))
 
 
 def test_latest_visit_and_change_since_the_previous(app):
-    household = make_household()
+    household = make_household(area_named("和平社区"))
     _visit(household, dt.date(2026, 10, 2), severities=SEVERITIES)
     later = {**SEVERITIES, "physiological": 3, "social": 4}
     _visit(household, dt.date(2026, 10, 12), severities=later)
@@ -313,8 +318,8 @@ def _kinds(items, household):
 
 def test_visit_is_due_for_seven_days_and_overdue_on_the_eighth(app):
     intake = dt.date(2026, 10, 1)
-    household = make_household(intake_date=intake)
-    worker = user("worker")
+    household = make_household(area_named("和平社区"), intake_date=intake)
+    worker = user_named("worker")
     on_time = todo.todo_items(worker, today=intake + dt.timedelta(days=7))
     assert _kinds(on_time, household) == [("visit", False)]
     late = todo.todo_items(worker, today=intake + dt.timedelta(days=8))
@@ -326,22 +331,28 @@ def test_visit_is_due_for_seven_days_and_overdue_on_the_eighth(app):
 
 def test_visit_overdue_days_come_from_the_config(app):
     app.config["VISIT_OVERDUE_DAYS"] = 3
-    household = make_household(intake_date=dt.date(2026, 10, 1))
-    items = todo.todo_items(user("worker"), today=dt.date(2026, 10, 5))
+    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
+    items = todo.todo_items(user_named("worker"), today=dt.date(2026, 10, 5))
     assert _kinds(items, household) == [("visit", True)]
 
 
 def test_a_visited_case_leaves_the_list(app):
-    household = make_household(intake_date=dt.date(2026, 10, 1))
+    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
     _visit(household, dt.date(2026, 10, 3))
-    assert _kinds(todo.todo_items(user("worker"), today=dt.date(2026, 10, 20)), household) == []
+    assert (
+        _kinds(todo.todo_items(user_named("worker"), today=dt.date(2026, 10, 20)), household) == []
+    )
 
 
 def test_a_reopened_case_is_due_seven_days_after_reopening(app):
-    household = make_household(status="closed", intake_date=dt.date(2026, 1, 5))
+    household = make_household(
+        area_named("和平社区"), status="closed", intake_date=dt.date(2026, 1, 5)
+    )
     reopened = dt.datetime(2026, 10, 10, 2, 0)
-    transition_case(household, "registered", user=user("worker"), note="再次求助", now=reopened)
-    worker = user("worker")
+    transition_case(
+        household, "registered", user=user_named("worker"), note="再次求助", now=reopened
+    )
+    worker = user_named("worker")
     assert _kinds(todo.todo_items(worker, today=dt.date(2026, 10, 17)), household) == [
         ("visit", False)
     ]
@@ -351,7 +362,9 @@ def test_a_reopened_case_is_due_seven_days_after_reopening(app):
 
 
 def test_needs_open_more_than_thirty_days_are_overdue(app):
-    household = make_household(intake_date=dt.date(2026, 8, 1), status="helping")
+    household = make_household(
+        area_named("和平社区"), intake_date=dt.date(2026, 8, 1), status="helping"
+    )
     today = dt.date(2026, 10, 31)
     for days, status in ((30, "open"), (31, "open"), (45, "met")):
         household.needs.append(
@@ -365,7 +378,9 @@ def test_needs_open_more_than_thirty_days_are_overdue(app):
         )
     db.session.flush()
     items = [
-        i for i in todo.todo_items(user("worker"), today=today) if i.household_id == household.id
+        i
+        for i in todo.todo_items(user_named("worker"), today=today)
+        if i.household_id == household.id
     ]
     assert [(i.kind, i.is_overdue, i.days_overdue) for i in items] == [("need", True, 1)]
     assert "需求31" in items[0].title
@@ -385,29 +400,33 @@ WHO_SEES = {
 
 @pytest.mark.parametrize(("username", "sees"), sorted(WHO_SEES.items()))
 def test_to_do_follows_the_scope_of_each_role(app, username, sees):
-    household = make_household("和平社区", intake_date=dt.date(2026, 10, 1))
-    items = todo.todo_items(user(username), today=dt.date(2026, 10, 20))
+    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
+    items = todo.todo_items(user_named(username), today=dt.date(2026, 10, 20))
     assert bool(_kinds(items, household)) is sees
 
 
 def test_another_community_of_the_street_is_not_the_workers(app):
-    household = make_household("东郢社区", intake_date=dt.date(2026, 10, 1))
+    household = make_household(area_named("东郢社区"), intake_date=dt.date(2026, 10, 1))
     today = dt.date(2026, 10, 20)
-    assert _kinds(todo.todo_items(user("worker"), today=today), household) == []
-    assert _kinds(todo.todo_items(user("chengdong"), today=today), household) == [("visit", True)]
+    assert _kinds(todo.todo_items(user_named("worker"), today=today), household) == []
+    assert _kinds(todo.todo_items(user_named("chengdong"), today=today), household) == [
+        ("visit", True)
+    ]
 
 
 def test_only_mine_keeps_the_households_assigned_to_the_user(app):
-    worker = user("worker")
-    mine = make_household(intake_date=dt.date(2026, 10, 1), assigned_worker=worker)
-    nobodys = make_household(intake_date=dt.date(2026, 10, 1))
+    worker = user_named("worker")
+    mine = make_household(
+        area_named("和平社区"), intake_date=dt.date(2026, 10, 1), assigned_worker=worker
+    )
+    nobodys = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
     today = dt.date(2026, 10, 20)
     items = todo.todo_items(worker, today=today, only_mine=True)
     assert _kinds(items, mine) == [("visit", True)] and _kinds(items, nobodys) == []
     assert all(i.assigned_worker_id == worker.id for i in items)
     assert _kinds(todo.todo_items(worker, today=today), nobodys) == [("visit", True)]
     # the clerk assigned nothing to themself
-    assert todo.todo_items(user("chengdong"), today=today, only_mine=True) == []
+    assert todo.todo_items(user_named("chengdong"), today=today, only_mine=True) == []
 
 
 def test_every_listed_provider_adds_its_items(app, monkeypatch):
@@ -424,21 +443,21 @@ def test_every_listed_provider_adds_its_items(app, monkeypatch):
         ]
 
     monkeypatch.setattr(todo, "PROVIDERS", [*todo.PROVIDERS, plan_months])
-    items = todo.todo_items(user("admin"), today=dt.date(2026, 11, 1))
+    items = todo.todo_items(user_named("admin"), today=dt.date(2026, 11, 1))
     assert "三月证据未上传" in [i.title for i in items]
     assert items[0].is_overdue
-    assert todo.todo_summary(user("admin"), today=dt.date(2026, 11, 1))["total"] == len(items)
+    assert todo.todo_summary(user_named("admin"), today=dt.date(2026, 11, 1))["total"] == len(items)
 
 
 def test_summary_counts_overdue_visits_and_needs(app):
     today = dt.date(2026, 11, 1)
-    summary = todo.todo_summary(user("chengdong"), today=today)
-    items = todo.todo_items(user("chengdong"), today=today)
+    summary = todo.todo_summary(user_named("chengdong"), today=today)
+    items = todo.todo_items(user_named("chengdong"), today=today)
     assert summary["visits_overdue"] == sum(i.kind == "visit" and i.is_overdue for i in items)
     assert summary["needs_overdue"] == sum(i.kind == "need" for i in items)
     assert summary["total"] == len(items)
     assert summary["visits_overdue"] > 0 and summary["needs_overdue"] > 0  # demo has some
-    chengdong = area("城东街道")
+    chengdong = area_named("城东街道")
     assert {i.household_id for i in items} <= set(
         db.session.scalars(select(Household.id).where(Household.street_id == chengdong.id))
     )
@@ -446,7 +465,7 @@ def test_summary_counts_overdue_visits_and_needs(app):
 
 # ------------------------------------------------------------------------ CLI
 def test_cli_moves_a_case_through_the_same_rule(app):
-    household = make_household(status="helping")
+    household = make_household(area_named("和平社区"), status="helping")
     db.session.commit()
     runner = app.test_cli_runner()
     refused = runner.invoke(args=["case-status", str(household.id), "closed", "--user", "worker"])
@@ -469,7 +488,11 @@ def test_cli_moves_a_case_through_the_same_rule(app):
 
 
 def test_cli_lists_the_todo(app):
-    make_household(intake_date=dt.date(2026, 10, 1), assigned_worker=user("worker"))
+    make_household(
+        area_named("和平社区"),
+        intake_date=dt.date(2026, 10, 1),
+        assigned_worker=user_named("worker"),
+    )
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["todo", "--user", "worker", "--mine"])
     assert result.exit_code == 0 and "visit" in result.output and "overdue" in result.output
@@ -477,7 +500,7 @@ def test_cli_lists_the_todo(app):
 
 def test_a_visit_cannot_be_moved_before_intake_whoever_saves(app):
     """The rule sits on the model, so an edit form or a script meets it too."""
-    household = make_household(intake_date=dt.date(2026, 10, 1))
+    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
     visit = _visit(household, dt.date(2026, 10, 3))
     db.session.commit()
     visit.visit_date = dt.date(2026, 9, 30)

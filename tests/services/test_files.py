@@ -14,47 +14,15 @@ from app.models import Area, Household, LedgerEntry, Project, ServiceRecord, Sto
 from app.services import files
 from app.validation import InvalidValue
 from tests.conftest import ROLES
+from tests.factories import area_named, jpeg, pdf, png, webp
 
-
-def jpeg_bytes(*, gps=True, size=(640, 480), color=(200, 30, 30)) -> bytes:
-    image = Image.new("RGB", size, color)
-    exif = Image.Exif()
-    exif[0x010F] = "SecretCameraMaker"  # Make
-    if gps:
-        exif[0x8825] = {1: "N", 2: (31.0, 52.0, 0.0), 3: "E", 4: (117.0, 17.0, 0.0)}
-    out = io.BytesIO()
-    image.save(out, format="JPEG", exif=exif)
-    return out.getvalue()
-
-
-def png_bytes() -> bytes:
-    out = io.BytesIO()
-    image = Image.new("RGBA", (50, 40), (0, 128, 0, 255))
-    info = __import__("PIL.PngImagePlugin", fromlist=["PngInfo"]).PngInfo()
-    info.add_text("Comment", "home address: secret")
-    image.save(out, format="PNG", pnginfo=info)
-    return out.getvalue()
-
-
-def webp_bytes() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (30, 30), (1, 2, 3)).save(out, format="WEBP")
-    return out.getvalue()
-
-
-PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
-
-
-def _area(name):
-    return db.session.scalar(select(Area).where(Area.name == name))
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
 
 
 def service_record(community_name="和平社区", project=None) -> ServiceRecord:
     household = db.session.scalar(
-        select(Household).where(Household.community_id == _area(community_name).id)
+        select(Household).where(Household.community_id == area_named(community_name).id)
     )
     record = ServiceRecord(
         household=household,
@@ -75,11 +43,11 @@ def on_disk(row: StoredFile) -> bool:
 @pytest.mark.parametrize(
     "name, data, content_type",
     [
-        ("午餐.jpg", jpeg_bytes(), "image/jpeg"),
-        ("photo.JPEG", jpeg_bytes(), "image/jpeg"),
-        ("菜单.png", png_bytes(), "image/png"),
-        ("x.webp", webp_bytes(), "image/webp"),
-        ("三方协议.pdf", PDF, "application/pdf"),
+        ("午餐.jpg", jpeg(), "image/jpeg"),
+        ("photo.JPEG", jpeg(), "image/jpeg"),
+        ("菜单.png", png(), "image/png"),
+        ("x.webp", webp(), "image/webp"),
+        ("三方协议.pdf", pdf(), "application/pdf"),
     ],
 )
 def test_good_files_are_stored_under_generated_names(app, name, data, content_type):
@@ -102,16 +70,18 @@ def test_good_files_are_stored_under_generated_names(app, name, data, content_ty
 
 def test_photo_metadata_and_gps_are_stripped(app):
     record = service_record()
-    (row,) = files.attach_files([("gps.jpg", jpeg_bytes())], service_record=record)
+    (row,) = files.attach_files(
+        [("gps.jpg", jpeg(size=(640, 480), exif=True))], service_record=record
+    )
     db.session.commit()
     stored = files.file_path(row).read_bytes()
     assert b"SecretCameraMaker" not in stored
     with Image.open(io.BytesIO(stored)) as image:
         assert len(image.getexif()) == 0
         assert image.size == (640, 480)
-    (png,) = files.attach_files([("m.png", png_bytes())], service_record=record)
+    (stored_png,) = files.attach_files([("m.png", png())], service_record=record)
     db.session.commit()
-    assert b"secret" not in files.file_path(png).read_bytes()
+    assert b"secret" not in files.file_path(stored_png).read_bytes()
 
 
 # ------------------------------------------------------------------ refused
@@ -127,22 +97,22 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>'
         ("logo.svg", SVG, "不是照片或 PDF"),
         ("page.html", HTML, "不是照片或 PDF"),
         ("run.exe", b"MZ\x90\x00", "不是照片或 PDF"),
-        ("noext", jpeg_bytes(), "不是照片或 PDF"),
-        ("png-named.jpg", png_bytes(), "与文件名不符"),
+        ("noext", jpeg(), "不是照片或 PDF"),
+        ("png-named.jpg", png(), "与文件名不符"),
         ("empty.jpg", b"", "是空的"),
-        ("broken.jpg", jpeg_bytes()[:200], "已损坏"),
+        ("broken.jpg", jpeg(size=(640, 480))[:200], "已损坏"),
         (
             "script.pdf",
-            PDF.replace(b"/Type/Catalog", b"/Type/Catalog/OpenAction<</S/JavaScript>>"),
+            pdf().replace(b"/Type/Catalog", b"/Type/Catalog/OpenAction<</S/JavaScript>>"),
             "脚本",
         ),
-        ("cut.pdf", PDF[:40], "不是完整的 PDF"),
+        ("cut.pdf", pdf()[:40], "不是完整的 PDF"),
     ],
 )
 def test_bad_files_are_refused_with_a_reason_and_nothing_is_written(app, name, data, message):
     record = service_record()
     with pytest.raises(files.RejectedFile) as refused:
-        files.attach_files([("ok.jpg", jpeg_bytes()), (name, data)], service_record=record)
+        files.attach_files([("ok.jpg", jpeg()), (name, data)], service_record=record)
     assert message in str(refused.value)
     assert db.session.scalar(select(StoredFile).where(StoredFile.service_record == record)) is None
     assert not any(p.is_file() for p in files.upload_root().rglob("*"))
@@ -152,7 +122,7 @@ def test_oversize_file_is_refused(app):
     app.config["MAX_UPLOAD_BYTES"] = 10_000
     record = service_record()
     with pytest.raises(files.RejectedFile, match="超过 0.00954 MB"):
-        files.attach_files([("big.jpg", jpeg_bytes(size=(2000, 2000)))], service_record=record)
+        files.attach_files([("big.jpg", jpeg(size=(2000, 2000)))], service_record=record)
 
 
 def test_refusal_speaks_the_users_language(app):
@@ -170,8 +140,8 @@ def test_two_files_with_the_same_name_never_overwrite_each_other(app):
     record = service_record()
     first, second = files.attach_files(
         [
-            ("收据.jpg", jpeg_bytes(color=(1, 1, 1))),
-            ("收据.jpg", jpeg_bytes(color=(250, 250, 250))),
+            ("收据.jpg", jpeg(color=(1, 1, 1))),
+            ("收据.jpg", jpeg(color=(250, 250, 250))),
         ],
         kind="receipt",
         service_record=record,
@@ -183,7 +153,7 @@ def test_two_files_with_the_same_name_never_overwrite_each_other(app):
 
 
 def test_a_file_must_belong_to_exactly_one_record(app):
-    checked = files.check_upload("a.pdf", PDF)
+    checked = files.check_upload("a.pdf", pdf())
     files.store(checked)
     with pytest.raises(InvalidValue):
         db.session.flush()
@@ -194,7 +164,7 @@ def test_a_file_must_belong_to_exactly_one_record(app):
 # ------------------------------------------------------ disk and rows together
 def test_rolled_back_save_leaves_no_file(app):
     record = service_record()
-    (row,) = files.attach_files([("a.jpg", jpeg_bytes())], service_record=record)
+    (row,) = files.attach_files([("a.jpg", jpeg())], service_record=record)
     path = files.file_path(row)
     assert path.is_file()
     db.session.rollback()
@@ -203,7 +173,7 @@ def test_rolled_back_save_leaves_no_file(app):
 
 def test_failed_commit_leaves_no_file(app):
     record = service_record()
-    (row,) = files.attach_files([("a.jpg", jpeg_bytes())], service_record=record)
+    (row,) = files.attach_files([("a.jpg", jpeg())], service_record=record)
     path = files.file_path(row)
     row.size_bytes = -1  # violates a CHECK constraint: the commit fails
     with pytest.raises(IntegrityError):
@@ -215,7 +185,7 @@ def test_failed_commit_leaves_no_file(app):
 
 def test_deleting_a_record_deletes_its_files_after_commit(app):
     record = service_record()
-    (row,) = files.attach_files([("a.jpg", jpeg_bytes())], service_record=record)
+    (row,) = files.attach_files([("a.jpg", jpeg())], service_record=record)
     db.session.commit()
     path, thumb = files.file_path(row), files.thumbnail_path(row)
     db.session.delete(record)
@@ -231,7 +201,7 @@ def test_deleting_a_record_deletes_its_files_after_commit(app):
 
 def test_sweep_finds_files_without_rows(app):
     record = service_record()
-    (row,) = files.attach_files([("a.jpg", jpeg_bytes())], service_record=record)
+    (row,) = files.attach_files([("a.jpg", jpeg())], service_record=record)
     db.session.commit()
     stray = files.upload_root() / "ab" / ("ab" + "0" * 30 + ".jpg")
     stray.write_bytes(b"x") if stray.parent.exists() else (
@@ -256,7 +226,7 @@ def _files_by_place(app):
     others = db.session.scalar(
         select(Project).where(~Project.sponsors.contains(sponsor_org), Project.status != "open")
     )
-    chengdong = _area("城东街道")
+    chengdong = area_named("城东街道")
     other_community = db.session.scalar(
         select(Area).where(Area.parent_id == chengdong.id, Area.name != "和平社区")
     )
@@ -274,7 +244,7 @@ def _files_by_place(app):
     ]:
         record = service_record(community, project=project)
         (row,) = files.attach_files(
-            [(f"{key}.jpg", jpeg_bytes())], service_record=record, is_shareable=shareable
+            [(f"{key}.jpg", jpeg())], service_record=record, is_shareable=shareable
         )
         made[key] = row
     db.session.commit()
@@ -339,9 +309,7 @@ def test_files_follow_their_record_to_another_project(app):
     visible to that project's sponsor, and no longer to anyone else's."""
     first, second = db.session.scalars(select(Project).order_by(Project.id).limit(2)).all()
     record = service_record(project=first)
-    (row,) = files.attach_files(
-        [("shared.jpg", jpeg_bytes())], service_record=record, is_shareable=True
-    )
+    (row,) = files.attach_files([("shared.jpg", jpeg())], service_record=record, is_shareable=True)
     db.session.commit()
     assert row.project_id == first.id
     record.project = second
@@ -352,7 +320,7 @@ def test_files_follow_their_record_to_another_project(app):
 def test_fund_receipts_follow_the_ledger_rules_not_only_their_area(app, login):
     """A community worker may not open the ledger, so not its receipts either; a
     street clerk sees the district's donations and their own street's payments."""
-    chengdong = _area("城东街道")
+    chengdong = area_named("城东街道")
     entries = {
         "donation": db.session.scalar(
             select(LedgerEntry).where(LedgerEntry.entry_type == "donation")
@@ -371,7 +339,9 @@ def test_fund_receipts_follow_the_ledger_rules_not_only_their_area(app, login):
     rows = {}
     for key, entry in entries.items():
         assert entry is not None, key
-        (rows[key],) = files.attach_files([(f"{key}.pdf", PDF)], kind="receipt", ledger_entry=entry)
+        (rows[key],) = files.attach_files(
+            [(f"{key}.pdf", pdf())], kind="receipt", ledger_entry=entry
+        )
     db.session.commit()
     ids = {key: row.id for key, row in rows.items()}
     sees = {
@@ -397,7 +367,7 @@ def test_sponsors_never_get_file_names_or_staff_captions(app, login):
     )
     record = service_record(project=project)
     (row,) = files.attach_files(
-        [("罗山-周谷堆社区28栋4单元.jpg", jpeg_bytes())],
+        [("罗山-周谷堆社区28栋4单元.jpg", jpeg())],
         caption="罗山家门口",
         is_shareable=True,
         service_record=record,
@@ -420,7 +390,7 @@ def test_sponsors_never_get_file_names_or_staff_captions(app, login):
 def test_a_shared_photo_is_unshared_when_its_record_moves_to_another_project(app):
     first, second = db.session.scalars(select(Project).order_by(Project.id).limit(2)).all()
     record = service_record(project=first)
-    (row,) = files.attach_files([("a.jpg", jpeg_bytes())], service_record=record, is_shareable=True)
+    (row,) = files.attach_files([("a.jpg", jpeg())], service_record=record, is_shareable=True)
     db.session.commit()
     record.project = second
     db.session.commit()

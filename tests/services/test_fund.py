@@ -2,21 +2,18 @@
 support plans, concurrency (PostgreSQL), anomalies and the to-do items."""
 
 import datetime as dt
-import io
 import threading
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from PIL import Image
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from app import create_app
 from app.extensions import db
 from app.models import (
-    Area,
     FundAccount,
     Household,
     LedgerEntry,
@@ -31,28 +28,12 @@ from app.models import (
 from app.services import fund, todo
 from app.validation import InvalidValue
 from tests.conftest import config_for
+from tests.factories import area_named, fund_balance, jpeg, user_named
+
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
 
 TODAY = dt.date(2026, 11, 15)
-
-
-def jpeg(color=(200, 100, 50)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (12, 12), color).save(out, format="JPEG")
-    return out.getvalue()
-
-
-def user(username) -> User:
-    return db.session.scalar(select(User).where(User.username == username))
-
-
-def area(name) -> Area:
-    return db.session.scalar(select(Area).where(Area.name == name))
-
-
-def balance() -> Decimal:
-    held, summed = fund.check_balance()
-    assert held == summed, "the account and the ledger disagree"
-    return held
 
 
 def entries() -> int:
@@ -61,7 +42,7 @@ def entries() -> int:
 
 def project_in(street_name) -> Project:
     return db.session.scalar(
-        select(Project).where(Project.street_id == area(street_name).id).order_by(Project.id)
+        select(Project).where(Project.street_id == area_named(street_name).id).order_by(Project.id)
     )
 
 
@@ -72,17 +53,19 @@ def organisation(name) -> Organisation:
 def pay(amount, **kwargs) -> LedgerEntry:
     kwargs.setdefault("purpose", "测试拨付")
     kwargs.setdefault("payee_person", "测试收款人")
-    return fund.post_disbursement(user=user("admin"), amount=amount, posted_on=TODAY, **kwargs)
+    return fund.post_disbursement(
+        user=user_named("admin"), amount=amount, posted_on=TODAY, **kwargs
+    )
 
 
 def give(amount, **kwargs) -> LedgerEntry:
     kwargs.setdefault("donor_name", "测试捐赠人")
     kwargs.setdefault("receipt_number", "T-1")
-    return fund.post_donation(user=user("admin"), amount=amount, posted_on=TODAY, **kwargs)
+    return fund.post_donation(user=user_named("admin"), amount=amount, posted_on=TODAY, **kwargs)
 
 
 def drain_to(target: Decimal) -> None:
-    pay(balance() - target, purpose="测试：清空余额")
+    pay(fund_balance() - target, purpose="测试：清空余额")
 
 
 # ------------------------------------------------------------------ balance
@@ -101,29 +84,29 @@ def test_fund_check_reports_a_mismatch(app):
 
 
 def test_donation_adds_to_the_balance_in_the_same_transaction(app):
-    before, count = balance(), entries()
+    before, count = fund_balance(), entries()
     entry = give("1234.50", donor_organisation=organisation("合肥恒信建材有限公司"))
-    assert balance() == before + Decimal("1234.50")
+    assert fund_balance() == before + Decimal("1234.50")
     assert entries() == count + 1
     assert (entry.entry_type, entry.direction, entry.street_id) == ("donation", "in", None)
 
 
 def test_disbursement_takes_from_the_balance_and_keeps_its_evidence(app):
-    before = balance()
+    before = fund_balance()
     project = project_in("明光路街道")
     entry = pay("300", project=project, files=[("发票.jpg", jpeg())])
-    assert balance() == before - 300
+    assert fund_balance() == before - 300
     assert entry.street_id == project.street_id
     assert [f.kind for f in entry.files] == ["receipt"]
 
 
 def test_disbursement_beyond_the_balance_is_refused_with_the_balance_shown(app):
-    before, count = balance(), entries()
+    before, count = fund_balance(), entries()
     files_before = db.session.scalar(select(func.count()).select_from(StoredFile))
     with pytest.raises(InvalidValue) as refused:
         pay(before + 1, files=[("发票.jpg", jpeg())])
     assert f"{before:,.2f}" in str(refused.value)
-    assert balance() == before and entries() == count
+    assert fund_balance() == before and entries() == count
     assert db.session.scalar(select(func.count()).select_from(StoredFile)) == files_before
     # the receipt written before the refusal was removed with the rollback
     assert not [p for p in Path(app.config["UPLOAD_FOLDER"]).rglob("*") if p.is_file()]
@@ -151,19 +134,19 @@ def test_the_database_refuses_a_negative_balance_even_without_the_service(app):
     ],
 )
 def test_bad_disbursements_are_refused_and_change_nothing(app, kwargs):
-    before, count = balance(), entries()
+    before, count = fund_balance(), entries()
     args = {"amount": "10", "purpose": "x", "payee_person": "某人", **kwargs}
     with pytest.raises(InvalidValue):
-        fund.post_disbursement(user=user("admin"), posted_on=TODAY, **args)
-    assert balance() == before and entries() == count
+        fund.post_disbursement(user=user_named("admin"), posted_on=TODAY, **args)
+    assert fund_balance() == before and entries() == count
 
 
 @pytest.mark.parametrize("username", ["manager", "chengdong", "worker", "sponsor"])
 def test_only_the_district_administrator_posts(app, username):
-    before, count = balance(), entries()
+    before, count = fund_balance(), entries()
     with pytest.raises(fund.NotAllowed):
         fund.post_donation(
-            user=user(username),
+            user=user_named(username),
             amount="10",
             posted_on=TODAY,
             receipt_number="X",
@@ -171,20 +154,24 @@ def test_only_the_district_administrator_posts(app, username):
         )
     with pytest.raises(fund.NotAllowed):
         fund.post_disbursement(
-            user=user(username), amount="10", posted_on=TODAY, purpose="x", payee_person="某人"
+            user=user_named(username),
+            amount="10",
+            posted_on=TODAY,
+            purpose="x",
+            payee_person="某人",
         )
     entry = db.session.scalar(select(LedgerEntry).order_by(LedgerEntry.id))
     with pytest.raises(fund.NotAllowed):
-        fund.reverse_entry(entry, user=user(username), reason="x")
-    assert balance() == before and entries() == count
+        fund.reverse_entry(entry, user=user_named(username), reason="x")
+    assert fund_balance() == before and entries() == count
 
 
 # ---------------------------------------------------------------- reversals
 def test_a_reversing_entry_restores_the_balance(app):
-    before = balance()
+    before = fund_balance()
     entry = pay("250", project=project_in("城东街道"))
-    reversal = fund.reverse_entry(entry, user=user("admin"), reason="录错金额")
-    assert balance() == before
+    reversal = fund.reverse_entry(entry, user=user_named("admin"), reason="录错金额")
+    assert fund_balance() == before
     assert (reversal.entry_type, reversal.direction, reversal.amount_yuan) == (
         "reversal",
         "in",
@@ -196,26 +183,26 @@ def test_a_reversing_entry_restores_the_balance(app):
 
 def test_an_entry_is_reversed_at_most_once_and_a_reversal_never(app):
     entry = pay("50")
-    reversal = fund.reverse_entry(entry, user=user("admin"), reason="重复")
-    before, count = balance(), entries()
+    reversal = fund.reverse_entry(entry, user=user_named("admin"), reason="重复")
+    before, count = fund_balance(), entries()
     with pytest.raises(InvalidValue, match="already been reversed|已冲正"):
-        fund.reverse_entry(entry, user=user("admin"), reason="再次")
+        fund.reverse_entry(entry, user=user_named("admin"), reason="再次")
     with pytest.raises(InvalidValue):
-        fund.reverse_entry(reversal, user=user("admin"), reason="冲正的冲正")
+        fund.reverse_entry(reversal, user=user_named("admin"), reason="冲正的冲正")
     with pytest.raises(InvalidValue):
-        fund.reverse_entry(pay("5"), user=user("admin"), reason="  ")
-    assert balance() == before - 5 and entries() == count + 1
+        fund.reverse_entry(pay("5"), user=user_named("admin"), reason="  ")
+    assert fund_balance() == before - 5 and entries() == count + 1
 
 
 def test_reversing_a_donation_cannot_take_the_balance_below_zero(app):
     donation = give("800")
     drain_to(Decimal("100"))
     with pytest.raises(InvalidValue, match="100.00"):
-        fund.reverse_entry(donation, user=user("admin"), reason="退回")
-    assert balance() == Decimal("100.00")
+        fund.reverse_entry(donation, user=user_named("admin"), reason="退回")
+    assert fund_balance() == Decimal("100.00")
     give("700")
-    fund.reverse_entry(donation, user=user("admin"), reason="退回")
-    assert balance() == Decimal("0.00")
+    fund.reverse_entry(donation, user=user_named("admin"), reason="退回")
+    assert fund_balance() == Decimal("0.00")
 
 
 # ------------------------------------------------------------------- pledges
@@ -245,7 +232,7 @@ def test_a_pledge_is_received_in_instalments_never_beyond_what_it_owes(app, pled
         give("400.01", pledge=pledge, donor_name=None)
     give("400", pledge=pledge, donor_name=None)
     assert pledge.received_on == TODAY
-    fund.reverse_entry(first, user=user("admin"), reason="退款")
+    fund.reverse_entry(first, user=user_named("admin"), reason="退款")
     db.session.refresh(pledge)
     assert pledge.received_on is None and fund.pledge_outstanding(pledge) == 600
 
@@ -299,10 +286,10 @@ def good_neighbour_plan() -> SupportPlan:
 @pytest.fixture
 def plan(app):
     household = db.session.scalar(
-        select(Household).where(Household.community_id == area("和平社区").id)
+        select(Household).where(Household.community_id == area_named("和平社区").id)
     )
     return fund.create_plan(
-        user=user("chengdong"),
+        user=user_named("chengdong"),
         household=household,
         name="测试助餐",
         monthly_amount="450",
@@ -329,13 +316,13 @@ def test_a_plan_has_one_month_row_per_month_and_its_agreement(plan):
 
 def test_a_clerk_of_another_street_cannot_make_a_plan_here(app):
     household = db.session.scalar(
-        select(Household).where(Household.community_id == area("和平社区").id)
+        select(Household).where(Household.community_id == area_named("和平社区").id)
     )
     count = db.session.scalar(select(func.count()).select_from(SupportPlan))
     for username in ("mingguang", "worker", "manager"):
         with pytest.raises(fund.NotAllowed):
             fund.create_plan(
-                user=user(username),
+                user=user_named(username),
                 household=household,
                 name="越权",
                 monthly_amount="100",
@@ -348,7 +335,7 @@ def test_a_clerk_of_another_street_cannot_make_a_plan_here(app):
 
 def test_a_month_is_checked_only_with_a_photo_and_a_menu_then_paid_once(plan):
     month = plan.months[0]
-    admin, clerk, worker = user("admin"), user("chengdong"), user("worker")
+    admin, clerk, worker = user_named("admin"), user_named("chengdong"), user_named("worker")
     with pytest.raises(InvalidValue):
         fund.pay_plan_month(month, user=admin, posted_on=TODAY)
     fund.upload_month_evidence(month, user=worker, photos=[("午餐.jpg", jpeg())], units=28)
@@ -360,42 +347,42 @@ def test_a_month_is_checked_only_with_a_photo_and_a_menu_then_paid_once(plan):
     with pytest.raises(fund.NotAllowed):
         fund.check_month(month, user=worker, accept=True)
     with pytest.raises(fund.NotAllowed):
-        fund.check_month(month, user=user("mingguang"), accept=True)
+        fund.check_month(month, user=user_named("mingguang"), accept=True)
     fund.check_month(month, user=clerk, accept=True, note="相符")
     assert (month.status, month.is_evidence_accepted) == ("checked", True)
     with pytest.raises(InvalidValue):
         fund.upload_month_evidence(month, user=worker, photos=[("迟到.jpg", jpeg())])
     with pytest.raises(fund.NotAllowed):
         fund.pay_plan_month(month, user=clerk, posted_on=TODAY)
-    before = balance()
+    before = fund_balance()
     payment = fund.pay_plan_month(month, user=admin, posted_on=TODAY)
     # 28 meals × 15 yuan, under the 450 yuan monthly cap
-    assert payment.amount_yuan == Decimal("420.00") and balance() == before - 420
+    assert payment.amount_yuan == Decimal("420.00") and fund_balance() == before - 420
     assert payment.payee_person == "邻居王阿姨" and payment.household_id == plan.household_id
     db.session.refresh(month)
     assert month.status == "paid"
     with pytest.raises(InvalidValue, match="already been paid|已拨付"):
         fund.pay_plan_month(month, user=admin, posted_on=TODAY)
-    assert balance() == before - 420
+    assert fund_balance() == before - 420
 
 
 def test_a_returned_month_needs_a_note_and_stays_open(plan):
     month = plan.months[1]
     with pytest.raises(InvalidValue):
-        fund.check_month(month, user=user("chengdong"), accept=False, note="")
-    fund.check_month(month, user=user("chengdong"), accept=False, note="缺菜单")
+        fund.check_month(month, user=user_named("chengdong"), accept=False, note="")
+    fund.check_month(month, user=user_named("chengdong"), accept=False, note="缺菜单")
     assert month.status == "awaiting_evidence" and month.check_note == "缺菜单"
 
 
 def test_reversing_a_month_payment_puts_it_back_to_checked(app):
     plan = good_neighbour_plan()
     paid = next(m for m in plan.months if m.status == "paid")
-    before = balance()
-    fund.reverse_entry(paid.payment, user=user("admin"), reason="收款人账号错误")
+    before = fund_balance()
+    fund.reverse_entry(paid.payment, user=user_named("admin"), reason="收款人账号错误")
     db.session.refresh(paid)
-    assert paid.status == "checked" and balance() == before + 450
+    assert paid.status == "checked" and fund_balance() == before + 450
     with pytest.raises(InvalidValue, match="reversed|冲正"):
-        fund.pay_plan_month(paid, user=user("admin"), posted_on=TODAY)
+        fund.pay_plan_month(paid, user=user_named("admin"), posted_on=TODAY)
 
 
 def test_month_amount_is_capped_at_the_monthly_amount(plan):
@@ -407,7 +394,9 @@ def test_month_amount_is_capped_at_the_monthly_amount(plan):
 
 
 def test_shortening_a_plan_past_a_month_with_evidence_is_refused(plan):
-    fund.upload_month_evidence(plan.months[2], user=user("worker"), photos=[("午餐.jpg", jpeg())])
+    fund.upload_month_evidence(
+        plan.months[2], user=user_named("worker"), photos=[("午餐.jpg", jpeg())]
+    )
     plan.ends_on = dt.date(2026, 2, 1)
     with pytest.raises(InvalidValue):
         fund.sync_plan_months(plan)
@@ -452,7 +441,7 @@ def test_concurrent_disbursements_never_overdraw(app, backend):
     if backend.name != "postgresql":
         pytest.skip("concurrency is checked on PostgreSQL")
     drain_to(Decimal("1000"))
-    admin_id, count = user("admin").id, entries()
+    admin_id, count = user_named("admin").id, entries()
     db.session.commit()
 
     def work():
@@ -467,7 +456,7 @@ def test_concurrent_disbursements_never_overdraw(app, backend):
     outcomes = _in_threads(app, 20, work)
     db.session.expire_all()
     assert outcomes.count("ok") == 10 and outcomes.count("refused") == 10
-    assert balance() == Decimal("0.00")
+    assert fund_balance() == Decimal("0.00")
     assert entries() == count + 10
     assert db.session.scalar(select(FundAccount.balance)) >= 0
 
@@ -477,7 +466,7 @@ def test_concurrent_payments_of_one_month_pay_it_once(app, backend):
     if backend.name != "postgresql":
         pytest.skip("concurrency is checked on PostgreSQL")
     month = next(m for m in good_neighbour_plan().months if m.status == "checked")
-    month_id, admin_id, before = month.id, user("admin").id, balance()
+    month_id, admin_id, before = month.id, user_named("admin").id, fund_balance()
     db.session.commit()
 
     def work():
@@ -490,15 +479,15 @@ def test_concurrent_payments_of_one_month_pay_it_once(app, backend):
     outcomes = _in_threads(app, 6, work)
     db.session.expire_all()
     assert outcomes.count("ok") == 1
-    assert balance() == before - 450
+    assert fund_balance() == before - 450
 
 
 # ---------------------------------------------------------------- position
 def test_earmarked_reserved_and_free_money(app, pledge):
-    before = fund.fund_position(user("admin"), TODAY)
+    before = fund.fund_position(user_named("admin"), TODAY)
     give("1000", pledge=pledge, donor_name=None)
     pay("300", project=pledge.project)
-    after = fund.fund_position(user("admin"), TODAY)
+    after = fund.fund_position(user_named("admin"), TODAY)
     assert after["earmarked"] == before["earmarked"] + 700
     assert after["balance"] == before["balance"] + 700
     assert after["free"] == before["free"]
@@ -512,8 +501,8 @@ def test_earmarked_reserved_and_free_money(app, pledge):
 def test_totals_are_limited_to_the_users_area(app):
     give("100")  # district level: everyone reading the ledger counts it
     pay("40", project=project_in("明光路街道"))
-    clerk = fund.fund_position(user("chengdong"), TODAY)
-    other = fund.fund_position(user("mingguang"), TODAY)
+    clerk = fund.fund_position(user_named("chengdong"), TODAY)
+    other = fund.fund_position(user_named("mingguang"), TODAY)
     assert clerk["month_in"] == other["month_in"] == Decimal("100.00")
     assert (clerk["month_out"], other["month_out"]) == (Decimal("0.00"), Decimal("40.00"))
 
@@ -523,22 +512,28 @@ def test_disbursements_without_evidence(app):
     bare = pay("10", project=project_in("城东街道"))
     proven = pay("10", project=project_in("城东街道"), files=[("发票.jpg", jpeg())])
     undone = pay("10", project=project_in("城东街道"))
-    fund.reverse_entry(undone, user=user("admin"), reason="撤回")
-    found = {e.id for e in fund.disbursements_without_evidence(user("admin"), TODAY)}
+    fund.reverse_entry(undone, user=user_named("admin"), reason="撤回")
+    found = {e.id for e in fund.disbursements_without_evidence(user_named("admin"), TODAY)}
     assert bare.id in found and proven.id not in found and undone.id not in found
-    assert bare.id in {e.id for e in fund.disbursements_without_evidence(user("chengdong"), TODAY)}
+    assert bare.id in {
+        e.id for e in fund.disbursements_without_evidence(user_named("chengdong"), TODAY)
+    }
     assert bare.id not in {
-        e.id for e in fund.disbursements_without_evidence(user("mingguang"), TODAY)
+        e.id for e in fund.disbursements_without_evidence(user_named("mingguang"), TODAY)
     }
     assert bare.id not in {
         e.id
-        for e in fund.disbursements_without_evidence(user("admin"), TODAY - dt.timedelta(days=1))
+        for e in fund.disbursements_without_evidence(
+            user_named("admin"), TODAY - dt.timedelta(days=1)
+        )
     }
     # a support-plan payment is proven by its month's evidence
     paid = next(m for m in good_neighbour_plan().months if m.status == "paid")
     assert paid.payment.id not in found
-    fund.add_entry_evidence(bare, user=user("admin"), files=[("补充.jpg", jpeg())])
-    assert bare.id not in {e.id for e in fund.disbursements_without_evidence(user("admin"), TODAY)}
+    fund.add_entry_evidence(bare, user=user_named("admin"), files=[("补充.jpg", jpeg())])
+    assert bare.id not in {
+        e.id for e in fund.disbursements_without_evidence(user_named("admin"), TODAY)
+    }
 
 
 def test_plan_months_missing_depend_on_the_date(app):
@@ -547,7 +542,7 @@ def test_plan_months_missing_depend_on_the_date(app):
     def problems(today, username="admin"):
         return {
             (m.month.month.month, m.problem)
-            for m in fund.plan_months_missing(user(username), today)
+            for m in fund.plan_months_missing(user_named(username), today)
             if m.month.plan_id == plan.id
         }
 
@@ -565,32 +560,38 @@ def test_projects_beyond_budget(app):
     # a project nobody pledged to (a budget may not go below what is pledged)
     project = db.session.scalar(
         select(Project)
-        .where(Project.street_id == area("明光路街道").id, Project.pledged_total == 0)
+        .where(Project.street_id == area_named("明光路街道").id, Project.pledged_total == 0)
         .order_by(Project.id)
     )
     project.budget = Decimal("100")
     db.session.commit()
     spent = db.session.scalar(select(func.count()).where(LedgerEntry.project_id == project.id))
     entry = pay("5000", project=project)
-    assert project.id in {p.id for p, _ in fund.projects_over_budget(user("admin"), TODAY)}
-    assert project.id not in {p.id for p, _ in fund.projects_over_budget(user("chengdong"), TODAY)}
-    fund.reverse_entry(entry, user=user("admin"), reason="撤回")
+    assert project.id in {p.id for p, _ in fund.projects_over_budget(user_named("admin"), TODAY)}
+    assert project.id not in {
+        p.id for p, _ in fund.projects_over_budget(user_named("chengdong"), TODAY)
+    }
+    fund.reverse_entry(entry, user=user_named("admin"), reason="撤回")
     # the reversal is posted today (real date), after the frozen TODAY
-    still = {p.id for p, _ in fund.projects_over_budget(user("admin"), dt.date.today())}
+    still = {p.id for p, _ in fund.projects_over_budget(user_named("admin"), dt.date.today())}
     assert (project.id in still) == bool(spent)
 
 
 def test_pledges_not_received_after_the_configured_days(app, pledge):
     app.config["PLEDGE_RECEIPT_OVERDUE_DAYS"] = 30
     day = pledge.decided_at.date()
-    assert pledge not in fund.pledges_not_received(user("admin"), day + dt.timedelta(days=30))
-    assert pledge in fund.pledges_not_received(user("admin"), day + dt.timedelta(days=31))
-    assert pledge in fund.pledges_not_received(user("chengdong"), day + dt.timedelta(days=31))
-    assert pledge not in fund.pledges_not_received(user("mingguang"), day + dt.timedelta(days=31))
-    assert pledge not in fund.pledges_not_received(user("admin"), day + dt.timedelta(days=31), 60)
+    assert pledge not in fund.pledges_not_received(user_named("admin"), day + dt.timedelta(days=30))
+    assert pledge in fund.pledges_not_received(user_named("admin"), day + dt.timedelta(days=31))
+    assert pledge in fund.pledges_not_received(user_named("chengdong"), day + dt.timedelta(days=31))
+    assert pledge not in fund.pledges_not_received(
+        user_named("mingguang"), day + dt.timedelta(days=31)
+    )
+    assert pledge not in fund.pledges_not_received(
+        user_named("admin"), day + dt.timedelta(days=31), 60
+    )
     give("1000", pledge=pledge, donor_name=None)
-    assert pledge not in fund.pledges_not_received(user("admin"), day + dt.timedelta(days=99))
-    assert fund.anomalies(user("admin"), TODAY).keys() == {
+    assert pledge not in fund.pledges_not_received(user_named("admin"), day + dt.timedelta(days=99))
+    assert fund.anomalies(user_named("admin"), TODAY).keys() == {
         "disbursements_without_evidence",
         "plan_months_missing",
         "projects_over_budget",
@@ -601,7 +602,7 @@ def test_pledges_not_received_after_the_configured_days(app, pledge):
 # --------------------------------------------------------------------- to-do
 def test_months_without_evidence_are_on_the_to_do_list(app):
     with app.test_request_context():
-        worker_items = fund.plan_month_todo_items(user("worker"), TODAY)
+        worker_items = fund.plan_month_todo_items(user_named("worker"), TODAY)
         october = next(i for i in worker_items if "睦邻计划" in i.title)
         assert october.kind == "plan_month_evidence"
         assert "2026-10" in october.title
@@ -611,18 +612,18 @@ def test_months_without_evidence_are_on_the_to_do_list(app):
         assert october.household_label == household.head_name
         assert october.is_overdue and october.due_on == dt.date(2026, 10, 31)
         assert household.head_id_number not in repr(october)
-        assert len(fund.plan_month_todo_items(user("chengdong"), TODAY)) == len(worker_items)
+        assert len(fund.plan_month_todo_items(user_named("chengdong"), TODAY)) == len(worker_items)
         assert not [
-            i for i in fund.plan_month_todo_items(user("worker2"), TODAY) if "睦邻" in i.title
+            i for i in fund.plan_month_todo_items(user_named("worker2"), TODAY) if "睦邻" in i.title
         ]
         # the same items are on the worker's to-do list (待办), beside visits and needs
-        listed = [i for i in todo.todo_items(user("worker"), TODAY) if "睦邻计划" in i.title]
+        listed = [i for i in todo.todo_items(user_named("worker"), TODAY) if "睦邻计划" in i.title]
         assert [i.url for i in listed] == [i.url for i in worker_items if "睦邻计划" in i.title]
-        assert fund.plan_month_todo_items(user("manager"), TODAY) == []
-        assert fund.plan_month_todo_items(user("sponsor"), TODAY) == []
+        assert fund.plan_month_todo_items(user_named("manager"), TODAY) == []
+        assert fund.plan_month_todo_items(user_named("sponsor"), TODAY) == []
         assert not [
             i
-            for i in fund.plan_month_todo_items(user("worker"), dt.date(2026, 10, 31))
+            for i in fund.plan_month_todo_items(user_named("worker"), dt.date(2026, 10, 31))
             if "睦邻" in i.title
         ]
 
@@ -630,14 +631,16 @@ def test_months_without_evidence_are_on_the_to_do_list(app):
 def test_a_plan_moves_to_another_household_only_before_anything_happened(plan):
     other = db.session.scalar(
         select(Household).where(
-            Household.community_id == area("和平社区").id, Household.id != plan.household_id
+            Household.community_id == area_named("和平社区").id, Household.id != plan.household_id
         )
     )
     plan.household = other
     fund.sync_plan_months(plan)
     db.session.commit()
     assert {m.household_id for m in plan.months} == {other.id}
-    fund.upload_month_evidence(plan.months[0], user=user("worker"), photos=[("a.jpg", jpeg())])
+    fund.upload_month_evidence(
+        plan.months[0], user=user_named("worker"), photos=[("a.jpg", jpeg())]
+    )
     plan.household = good_neighbour_plan().household
     with pytest.raises(InvalidValue):
         fund.sync_plan_months(plan)

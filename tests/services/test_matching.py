@@ -10,25 +10,21 @@ from flask_babel import force_locale
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Area, Household, Need, NeedMatch, Resource, User
+from app.models import Household, Need, NeedMatch, Resource, User
 from app.services import matching
 from app.services.matching import MatchRefused
+from tests.factories import area_named, user_named
+
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
 
 TODAY = dt.date(2026, 11, 1)
-
-
-def _area(name):
-    return db.session.scalar(select(Area).where(Area.name == name))
-
-
-def _user(username):
-    return db.session.scalar(select(User).where(User.username == username))
 
 
 def _need(community="和平社区", category="meals", urgency="normal", status="open") -> Need:
     household = db.session.scalar(
         select(Household)
-        .where(Household.community_id == _area(community).id)
+        .where(Household.community_id == area_named(community).id)
         .order_by(Household.id)
     )
     need = Need(
@@ -53,7 +49,11 @@ def _resource(name, *, kind="service", category=None, served=(), **extra) -> Res
         **extra,
     }
     resource = Resource(
-        name=name, kind=kind, category=category, served_areas=[_area(a) for a in served], **values
+        name=name,
+        kind=kind,
+        category=category,
+        served_areas=[area_named(a) for a in served],
+        **values,
     )
     db.session.add(resource)
     db.session.flush()
@@ -73,7 +73,7 @@ def _names(suggestions):
 
 def _suggest(need, username="admin", **kw):
     with force_locale("zh_Hans_CN"):
-        return matching.suggest_resources(need, _user(username), today=TODAY, **kw)
+        return matching.suggest_resources(need, user_named(username), today=TODAY, **kw)
 
 
 # ------------------------------------------------------------------ what fits
@@ -88,13 +88,13 @@ def test_resources_fit_by_category_or_by_a_kind_that_meets_it(only_test_resource
 
 def test_area_coverage_by_served_areas_or_the_owner_area(only_test_resources):
     need = _need("和平社区", category="meals")
-    chengdong, dongying = _area("城东街道"), _area("东郢社区")
-    other_street = _area("明光路街道")
+    chengdong, dongying = area_named("城东街道"), area_named("东郢社区")
+    other_street = area_named("明光路街道")
     fits = {
         "服务本社区": dict(served=["和平社区"]),
         "服务本街道": dict(served=["城东街道"]),
         "服务全区": dict(served=["瑶海区"]),
-        "本社区所有": dict(community=_area("和平社区")),
+        "本社区所有": dict(community=area_named("和平社区")),
         "本街道所有": dict(street=chengdong),
         "全区所有": dict(),
     }
@@ -167,8 +167,10 @@ def test_ranking_prefers_same_category_then_the_narrowest_area(only_test_resourc
 
 def test_suggestions_follow_the_users_scope(only_test_resources):
     need = _need("和平社区", category="meals")
-    _resource("东郢社区的资源", category="meals", community=_area("东郢社区"), served=["城东街道"])
-    _resource("本社区的资源", category="meals", community=_area("和平社区"))
+    _resource(
+        "东郢社区的资源", category="meals", community=area_named("东郢社区"), served=["城东街道"]
+    )
+    _resource("本社区的资源", category="meals", community=area_named("和平社区"))
     assert _names(_suggest(need, "admin")) == ["本社区的资源", "东郢社区的资源"]
     assert _names(_suggest(need, "chengdong")) == ["本社区的资源", "东郢社区的资源"]
     # a community worker cannot read a resource of another community
@@ -178,17 +180,17 @@ def test_suggestions_follow_the_users_scope(only_test_resources):
 def test_resources_already_matched_are_left_out_until_released(only_test_resources):
     need = _need(category="meals")
     resource = _resource("已匹配", category="meals", served=["瑶海区"])
-    match = matching.accept_match(need, resource, user=_user("worker"), today=TODAY)
+    match = matching.accept_match(need, resource, user=user_named("worker"), today=TODAY)
     assert _suggest(need) == []
-    matching.release_match(match, user=_user("worker"), note="家属已能照顾")
+    matching.release_match(match, user=user_named("worker"), note="家属已能照顾")
     assert _names(_suggest(need)) == ["已匹配"]
     # accepting again reuses the released link
-    again = matching.accept_match(need, resource, user=_user("worker"), today=TODAY)
+    again = matching.accept_match(need, resource, user=user_named("worker"), today=TODAY)
     assert again.id == match.id and again.status == "active"
 
 
 def test_needs_a_resource_could_serve(only_test_resources):
-    resource = _resource("城东送餐", category="meals", street=_area("城东街道"))
+    resource = _resource("城东送餐", category="meals", street=area_named("城东街道"))
     heping_low = _need("和平社区", category="meals", urgency="low")
     heping_critical = _need("和平社区", category="meals", urgency="critical")
     dongying = _need("东郢社区", category="meals")
@@ -198,7 +200,7 @@ def test_needs_a_resource_could_serve(only_test_resources):
 
     def ids(username):
         with force_locale("zh_Hans_CN"):
-            found = matching.suggest_needs(resource, _user(username), today=TODAY)
+            found = matching.suggest_needs(resource, user_named(username), today=TODAY)
         return [s.item.id for s in found], found
 
     clerk_ids, found = ids("chengdong")
@@ -222,7 +224,9 @@ def test_needs_a_resource_could_serve(only_test_resources):
 def test_accepting_takes_capacity_and_moves_the_need(only_test_resources):
     need = _need(category="warm_pack")
     resource = _resource("米面油", kind="material", category="warm_pack", quantity=3, unit="份")
-    match = matching.accept_match(need, resource, user=_user("worker"), quantity=2, today=TODAY)
+    match = matching.accept_match(
+        need, resource, user=user_named("worker"), quantity=2, today=TODAY
+    )
     db.session.commit()
     db.session.refresh(resource)
     assert (resource.used_quantity, resource.status) == (Decimal("2"), "available")
@@ -232,16 +236,16 @@ def test_accepting_takes_capacity_and_moves_the_need(only_test_resources):
     other = _need(category="warm_pack")
     db.session.commit()
     with pytest.raises(MatchRefused, match="剩余不足"):
-        matching.accept_match(other, resource, user=_user("worker"), quantity=2, today=TODAY)
+        matching.accept_match(other, resource, user=user_named("worker"), quantity=2, today=TODAY)
     db.session.rollback()
     assert db.session.get(Need, other.id).status == "open"
 
-    last = matching.accept_match(other, resource, user=_user("worker"), today=TODAY)
+    last = matching.accept_match(other, resource, user=user_named("worker"), today=TODAY)
     db.session.commit()
     db.session.refresh(resource)
     assert (resource.used_quantity, resource.status) == (Decimal("3"), "exhausted")
 
-    matching.release_match(last, user=_user("worker"), note="改由家属照顾")
+    matching.release_match(last, user=user_named("worker"), note="改由家属照顾")
     db.session.commit()
     db.session.refresh(resource)
     assert (resource.used_quantity, resource.status) == (Decimal("2"), "available")
@@ -253,7 +257,9 @@ def test_accepting_takes_capacity_and_moves_the_need(only_test_resources):
 def test_unlimited_resources_take_any_number_of_matches(only_test_resources):
     resource = _resource("个案辅导", category="meals", served=["瑶海区"])
     for _ in range(5):
-        matching.accept_match(_need(category="meals"), resource, user=_user("admin"), today=TODAY)
+        matching.accept_match(
+            _need(category="meals"), resource, user=user_named("admin"), today=TODAY
+        )
     db.session.commit()
     db.session.refresh(resource)
     assert resource.used_quantity == Decimal("5") and resource.status == "available"
@@ -263,7 +269,7 @@ def test_release_keeps_the_need_matched_while_another_match_serves_it(only_test_
     need = _need(category="meals")
     first = _resource("其一", category="meals", served=["瑶海区"])
     second = _resource("其二", category="meals", served=["瑶海区"])
-    worker = _user("worker")
+    worker = user_named("worker")
     match = matching.accept_match(need, first, user=worker, today=TODAY)
     matching.accept_match(need, second, user=worker, today=TODAY)
     matching.release_match(match, user=worker, note="重复")
@@ -290,14 +296,14 @@ def test_accept_refuses_needs_outside_the_users_area(
     need = _need(community, category="meals")
     resource = _resource("全区资源", category="meals", served=["瑶海区"], quantity=1)
     with pytest.raises(MatchRefused, match=message):
-        matching.accept_match(need, resource, user=_user(username), today=TODAY)
+        matching.accept_match(need, resource, user=user_named(username), today=TODAY)
     db.session.refresh(resource)
     assert resource.used_quantity == 0 and need.status == "open"
 
 
 def test_accept_refuses_resources_the_user_cannot_read_and_closed_needs(only_test_resources):
-    worker = _user("worker")
-    hidden = _resource("东郢资源", category="meals", community=_area("东郢社区"))
+    worker = user_named("worker")
+    hidden = _resource("东郢资源", category="meals", community=area_named("东郢社区"))
     with pytest.raises(MatchRefused, match="不在您的辖区"):
         matching.accept_match(_need(category="meals"), hidden, user=worker, today=TODAY)
     met = _need(category="meals", status="met")
@@ -335,7 +341,7 @@ def test_two_workers_cannot_both_take_the_last_unit(app, backend):
     resource = _resource("最后两台轮椅", kind="material", category="meals", quantity=2)
     need_ids = [_need(category="meals").id for _ in range(6)]
     db.session.commit()
-    resource_id, worker_id = resource.id, _user("worker").id
+    resource_id, worker_id = resource.id, user_named("worker").id
     barrier = threading.Barrier(len(need_ids))
     outcomes = []
 
@@ -392,10 +398,10 @@ def test_demo_matches_and_records_are_consistent(shared_app):
 
     for model in (NeedMatch, ServiceRecord):
         communities = set(db.session.scalars(select(model.community_id)))
-        assert _area("和平社区").id in communities
-        assert _area("东郢社区").id in communities
+        assert area_named("和平社区").id in communities
+        assert area_named("东郢社区").id in communities
         streets = set(db.session.scalars(select(model.street_id)))
-        assert streets - {_area("城东街道").id}
+        assert streets - {area_named("城东街道").id}
     for resource in db.session.scalars(select(Resource)):
         active = db.session.scalar(
             select(func.coalesce(func.sum(NeedMatch.quantity), 0)).where(
@@ -414,7 +420,7 @@ def test_a_deleted_or_withdrawn_need_gives_its_capacity_back(only_test_resources
     deleted, withdrawn = _need(), _need()
     deleted_id, withdrawn_id, resource_id = deleted.id, withdrawn.id, resource.id
     for need in (deleted, withdrawn):
-        matching.accept_match(need, resource, user=_user("worker"), today=TODAY)
+        matching.accept_match(need, resource, user=user_named("worker"), today=TODAY)
     db.session.commit()
     db.session.refresh(resource)
     assert (resource.used_quantity, resource.status) == (Decimal("2"), "exhausted")

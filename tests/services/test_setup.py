@@ -41,12 +41,14 @@ def _counts():
     }
 
 
+@pytest.mark.demo
 def test_seed_demo_is_idempotent(app):
     before = _counts()
     seed_demo(60)
     assert _counts() == before
 
 
+@pytest.mark.demo
 def test_demo_district_has_what_the_issue_lists(app):
     streets = db.session.scalars(select(Area).where(Area.level == "street")).all()
     assert len(streets) == 4 and "城东街道" in {s.name for s in streets}

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    Area,
     FundAccount,
     Household,
     LedgerEntry,
@@ -24,14 +23,10 @@ from app.models import (
 from app.services import sponsorship
 from app.validation import InvalidValue
 from tests.conftest import _make_app
+from tests.factories import area_named, user_named
 
-
-def _user(username) -> User:
-    return db.session.scalar(select(User).where(User.username == username))
-
-
-def _area(name) -> Area:
-    return db.session.scalar(select(Area).where(Area.name == name))
+# reads the demo district's rows; to be converted to tests/factories.py
+pytestmark = pytest.mark.demo
 
 
 def new_project(
@@ -45,7 +40,7 @@ def new_project(
         public_summary=summary,
         budget=Decimal(budget),
         status=status,
-        community=_area(community),
+        community=area_named(community),
     )
     db.session.add(project)
     db.session.commit()
@@ -53,7 +48,7 @@ def new_project(
 
 
 def give(project, username="sponsor", amount="100", **kwargs) -> Pledge:
-    user = _user(username)
+    user = user_named(username)
     return sponsorship.pledge(
         project, organisation=user.organisation, user=user, amount=amount, **kwargs
     )
@@ -79,7 +74,7 @@ def test_partial_pledges_from_several_sponsors_share_a_project(app):
     assert first.status == second.status == "pending"
     assert total(project) == Decimal("750.50")
     assert first.street_id == project.street_id and first.community_id == project.community_id
-    assert first.created_by_id == _user("sponsor").id
+    assert first.created_by_id == user_named("sponsor").id
     assert second.in_kind_description == "冬衣50件"
 
 
@@ -99,7 +94,7 @@ def test_an_over_pledge_is_refused_with_what_remains(app):
 
 def test_over_pledge_message_in_chinese(app):
     project = new_project("500")
-    user = _user("sponsor")
+    user = user_named("sponsor")
     with pytest.raises(InvalidValue) as info, force_locale("zh_Hans_CN"):
         sponsorship.pledge(project, organisation=user.organisation, user=user, amount="600")
     with force_locale("zh_Hans_CN"):
@@ -136,12 +131,12 @@ def test_an_open_project_without_a_summary_for_sponsors_takes_no_pledge(app):
 @pytest.mark.parametrize("username", ["admin", "chengdong", "worker", "manager"])
 def test_staff_do_not_pledge_on_a_sponsors_behalf(app, username):
     project = new_project()
-    organisation = _user("sponsor").organisation
+    organisation = user_named("sponsor").organisation
     message = refused(
         sponsorship.pledge,
         project,
         organisation=organisation,
-        user=_user(username),
+        user=user_named(username),
         amount="10",
     )
     assert "Only a sponsor account of this organisation" in message
@@ -150,16 +145,16 @@ def test_staff_do_not_pledge_on_a_sponsors_behalf(app, username):
 
 def test_a_sponsor_cannot_pledge_for_another_organisation(app):
     project = new_project()
-    other = _user("sponsor2").organisation
+    other = user_named("sponsor2").organisation
     message = refused(
-        sponsorship.pledge, project, organisation=other, user=_user("sponsor"), amount="10"
+        sponsorship.pledge, project, organisation=other, user=user_named("sponsor"), amount="10"
     )
     assert "Only a sponsor account" in message
 
 
 def test_an_inactive_sponsor_account_cannot_pledge(app):
     project = new_project()
-    user = _user("sponsor")
+    user = user_named("sponsor")
     user.is_active = False
     db.session.commit()
     assert "Only a sponsor account" in refused(give, project)
@@ -184,7 +179,7 @@ def test_approving_adds_the_sponsor_and_claims_only_when_covered(app):
     project = new_project("1000")
     a = give(project, "sponsor", "600")
     b = give(project, "sponsor2", "400")
-    clerk = _user("chengdong")
+    clerk = user_named("chengdong")
     sponsorship.approve_pledge(a, user=clerk, note="已核实")
     db.session.expire_all()
     project = db.session.get(Project, project.id)
@@ -206,14 +201,14 @@ def test_pending_pledges_covering_the_budget_do_not_claim_the_project(app):
     project = new_project("1000")
     a = give(project, "sponsor", "500")
     give(project, "sponsor2", "500")
-    sponsorship.approve_pledge(a, user=_user("admin"))
+    sponsorship.approve_pledge(a, user=user_named("admin"))
     assert db.session.get(Project, project.id).status == "open"
 
 
 def test_rejecting_needs_a_note_and_returns_the_amount(app):
     project = new_project("1000")
     p = give(project, "sponsor", "800")
-    clerk = _user("chengdong")
+    clerk = user_named("chengdong")
     assert "Say why" in refused(sponsorship.reject_pledge, p, user=clerk, note=" ")
     assert total(project) == Decimal("800")
     p = db.session.get(Pledge, p.id)
@@ -228,11 +223,13 @@ def test_rejecting_needs_a_note_and_returns_the_amount(app):
 def test_a_decision_is_made_once(app):
     project = new_project("1000")
     p = give(project, "sponsor", "100")
-    sponsorship.reject_pledge(p, user=_user("admin"), note="重复")
+    sponsorship.reject_pledge(p, user=user_named("admin"), note="重复")
     p = db.session.get(Pledge, p.id)
-    assert "already been decided" in refused(sponsorship.approve_pledge, p, user=_user("admin"))
     assert "already been decided" in refused(
-        sponsorship.reject_pledge, p, user=_user("admin"), note="again"
+        sponsorship.approve_pledge, p, user=user_named("admin")
+    )
+    assert "already been decided" in refused(
+        sponsorship.reject_pledge, p, user=user_named("admin"), note="again"
     )
     assert total(project) == 0  # returned once, not twice
 
@@ -241,9 +238,9 @@ def test_a_decision_is_made_once(app):
 def test_only_the_streets_clerk_or_the_admin_decide(app, username):
     project = new_project("1000")
     p = give(project, "sponsor", "100")
-    message = refused(sponsorship.approve_pledge, p, user=_user(username))
+    message = refused(sponsorship.approve_pledge, p, user=user_named(username))
     assert "Only a clerk of the project's street" in message
-    refused(sponsorship.reject_pledge, p, user=_user(username), note="no")
+    refused(sponsorship.reject_pledge, p, user=user_named(username), note="no")
     db.session.expire_all()
     assert db.session.get(Pledge, p.id).status == "pending"
     assert total(project) == Decimal("100")
@@ -256,9 +253,11 @@ def test_a_pledge_on_a_project_no_longer_open_can_only_be_rejected(app):
     project.status = "cancelled"
     db.session.commit()
     assert "reject the pledge instead" in refused(
-        sponsorship.approve_pledge, p, user=_user("admin")
+        sponsorship.approve_pledge, p, user=user_named("admin")
     )
-    sponsorship.reject_pledge(db.session.get(Pledge, p.id), user=_user("admin"), note="项目取消")
+    sponsorship.reject_pledge(
+        db.session.get(Pledge, p.id), user=user_named("admin"), note="项目取消"
+    )
     assert total(project) == 0
 
 
@@ -266,7 +265,7 @@ def test_a_pledge_on_a_project_no_longer_open_can_only_be_rejected(app):
 def test_the_sponsor_withdraws_a_pending_pledge(app):
     project = new_project("1000")
     p = give(project, "sponsor", "250")
-    sponsor = _user("sponsor")
+    sponsor = user_named("sponsor")
     sponsorship.withdraw_pledge(p, user=sponsor)
     db.session.expire_all()
     p = db.session.get(Pledge, p.id)
@@ -279,7 +278,7 @@ def test_only_the_pledging_organisation_withdraws(app, username):
     project = new_project("1000")
     p = give(project, "sponsor", "250")
     assert "Only the pledging organisation" in refused(
-        sponsorship.withdraw_pledge, p, user=_user(username)
+        sponsorship.withdraw_pledge, p, user=user_named(username)
     )
     assert total(project) == Decimal("250")
 
@@ -287,10 +286,10 @@ def test_only_the_pledging_organisation_withdraws(app, username):
 def test_an_approved_pledge_cannot_be_withdrawn_by_the_sponsor(app):
     project = new_project("1000")
     p = give(project, "sponsor", "250")
-    sponsorship.approve_pledge(p, user=_user("chengdong"))
+    sponsorship.approve_pledge(p, user=user_named("chengdong"))
     p = db.session.get(Pledge, p.id)
     assert "contact the street office" in refused(
-        sponsorship.withdraw_pledge, p, user=_user("sponsor")
+        sponsorship.withdraw_pledge, p, user=user_named("sponsor")
     )
     assert total(project) == Decimal("250")
     assert db.session.get(Pledge, p.id).status == "approved"
@@ -301,7 +300,7 @@ def test_in_kind_support_is_marked_received_by_staff(app):
     project = new_project("1000")
     goods = give(project, "sponsor", "300", kind="in_kind", in_kind_description="轮椅2台")
     money = give(project, "sponsor2", "300")
-    clerk = _user("chengdong")
+    clerk = user_named("chengdong")
     assert "Only an approved pledge" in refused(
         sponsorship.mark_received, goods, user=clerk, received_on=dt.date.today()
     )
@@ -315,7 +314,7 @@ def test_in_kind_support_is_marked_received_by_staff(app):
         received_on=dt.date.today() + dt.timedelta(days=2),
     )
     assert "Only a clerk" in refused(
-        sponsorship.mark_received, goods, user=_user("mingguang"), received_on=dt.date.today()
+        sponsorship.mark_received, goods, user=user_named("mingguang"), received_on=dt.date.today()
     )
     sponsorship.mark_received(goods, user=clerk, received_on=dt.date(2026, 1, 5))
     assert db.session.get(Pledge, goods.id).received_on == dt.date(2026, 1, 5)
@@ -343,7 +342,7 @@ def test_the_budget_cannot_drop_below_what_is_pledged(app):
 
 def test_the_summary_for_sponsors_names_no_beneficiary(app):
     household = db.session.scalar(
-        select(Household).where(Household.community_id == _area("东郢社区").id)
+        select(Household).where(Household.community_id == area_named("东郢社区").id)
     )
     project = Project(
         name="到户助餐",
@@ -352,7 +351,7 @@ def test_the_summary_for_sponsors_names_no_beneficiary(app):
         public_summary=f"为{household.head_name}送午餐",
         budget=Decimal("100"),
         status="draft",
-        community=_area("东郢社区"),
+        community=area_named("东郢社区"),
         beneficiaries=[household],
     )
     db.session.add(project)
@@ -377,7 +376,7 @@ def test_fifty_sponsors_pledging_at_once_never_pass_the_budget(app, backend):
     workers = _make_app(
         url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 50, "max_overflow": 0, "pool_timeout": 60}
     )
-    sponsor_ids = [_user("sponsor").id, _user("sponsor2").id]
+    sponsor_ids = [user_named("sponsor").id, user_named("sponsor2").id]
     start = threading.Barrier(50)
     results: list = []
     lock = threading.Lock()
@@ -452,7 +451,7 @@ def test_impact_counts_money_and_reach(app):
     pb = give(b, "s-a", "500", kind="in_kind", in_kind_description="米面油")
     give(b, "s-a", "100")  # stays pending
     give(untouched, "s-b", "100")
-    admin = _user("admin")
+    admin = user_named("admin")
     for p in db.session.scalars(select(Pledge).where(Pledge.project_id == a.id)).all():
         sponsorship.approve_pledge(p, user=admin)
     sponsorship.approve_pledge(db.session.get(Pledge, pb.id), user=admin)
@@ -477,7 +476,7 @@ def test_impact_counts_money_and_reach(app):
         )
     )
     heping = db.session.scalars(
-        select(Household).where(Household.community_id == _area("和平社区").id)
+        select(Household).where(Household.community_id == area_named("和平社区").id)
     ).all()
     for household in heping[:2]:  # the same household twice counts once
         db.session.add_all(
