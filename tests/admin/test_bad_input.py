@@ -1,13 +1,15 @@
 """Bad input gets a clear Chinese message on the form, and nothing is saved."""
 
 import pytest
-from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import Area, Household, Need, Project
-
-# reads the demo district's rows; to be converted to tests/factories.py
-pytestmark = pytest.mark.demo
+from app.models import Household, Need, Project
+from tests.factories import (
+    count,
+    make_community,
+    make_household,
+    make_street,
+    make_user,
+)
 
 GOOD = {
     "head_name": "新户主",
@@ -21,10 +23,6 @@ GOOD = {
 }
 
 
-def _households():
-    return db.session.scalar(select(func.count()).select_from(Household))
-
-
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -36,22 +34,21 @@ def _households():
     ],
 )
 def test_invalid_household_fields_are_refused_in_chinese(app, login, field, value, message):
-    client = login("street_clerk")
-    community = db.session.scalar(select(Area).where(Area.name == "和平社区"))
-    before = _households()
+    street = make_street()
+    community = make_community(street)
+    client = login(make_user("street_clerk", area=street))
     response = client.post(
         "/admin/household/new/", data={**GOOD, "community": community.id, field: value}
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert message in body, f"no Chinese message about {field}"
-    assert _households() == before
+    assert count(Household) == 0
 
 
 def test_duplicate_head_of_household_is_refused(app, login):
-    client = login("district_admin")
-    existing = db.session.scalars(select(Household)).first()
-    before = _households()
+    existing = make_household()
+    client = login(make_user("district_admin"))
     response = client.post(
         "/admin/household/new/",
         data={
@@ -63,21 +60,21 @@ def test_duplicate_head_of_household_is_refused(app, login):
     # "already exists" beside the ID number (the status drop-down, whose "已登记"
     # this once matched, is no longer on the form)
     assert "已经存在" in response.get_data(as_text=True)
-    assert _households() == before
+    assert count(Household) == 1
 
 
 def test_unknown_community_is_refused(app, login):
-    client = login("district_admin")
-    before = _households()
+    make_community()
+    client = login(make_user("district_admin"))
     response = client.post("/admin/household/new/", data={**GOOD, "community": 999999})
     assert response.status_code == 200
-    assert _households() == before
+    assert count(Household) == 0
 
 
 def test_negative_budget_is_refused(app, login):
-    client = login("street_clerk")
-    before = db.session.scalar(select(func.count()).select_from(Project))
-    community = db.session.scalar(select(Area).where(Area.name == "和平社区"))
+    street = make_street()
+    community = make_community(street)
+    client = login(make_user("street_clerk", area=street))
     response = client.post(
         "/admin/project/new/",
         data={
@@ -86,19 +83,18 @@ def test_negative_budget_is_refused(app, login):
             "help_kind": "service",
             "budget": "-1",
             "status": "draft",
-            "street": community.parent_id,
+            "street": street.id,
             "community": community.id,
         },
     )
     assert "负" in response.get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(Project)) == before
+    assert count(Project) == 0
 
 
 def test_future_need_date_is_refused(app, login):
-    client = login("community_worker")
-    heping = db.session.scalar(select(Area).where(Area.name == "和平社区"))
-    household = db.session.scalar(select(Household).where(Household.community_id == heping.id))
-    before = db.session.scalar(select(func.count()).select_from(Need))
+    community = make_community()
+    household = make_household(community)
+    client = login(make_user("community_worker", area=community))
     response = client.post(
         "/admin/need/new/",
         data={
@@ -112,16 +108,17 @@ def test_future_need_date_is_refused(app, login):
         },
     )
     assert "晚于今天" in response.get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(Need)) == before
+    assert count(Need) == 0
 
 
 def test_hostile_text_is_stored_and_shown_escaped(app, login):
-    client = login("community_worker")
-    heping = db.session.scalar(select(Area).where(Area.name == "和平社区"))
+    community = make_community()
+    client = login(make_user("community_worker", area=community))
     hostile = "<script>alert(1)</script>' OR 1=1 --"
     response = client.post(
-        "/admin/household/new/", data={**GOOD, "community": heping.id, "head_name": hostile[:40]}
+        "/admin/household/new/", data={**GOOD, "community": community.id, "head_name": hostile[:40]}
     )
     assert response.status_code == 302
+    assert count(Household) == 1
     page = client.get("/admin/household/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page

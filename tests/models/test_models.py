@@ -6,20 +6,29 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Area, Household, Need, Project, User
+from app.models import Household, Need, User
 from app.validation import InvalidValue
-from tests.factories import area_named
-
-# reads the demo district's rows; to be converted to tests/factories.py
-pytestmark = pytest.mark.demo
+from tests.factories import (
+    make_community,
+    make_household,
+    make_member,
+    make_need,
+    make_project,
+    make_street,
+    make_user,
+)
 
 
 def test_household_street_follows_its_community(app):
-    household = db.session.scalars(select(Household)).first()
-    target = area_named("胜利社区")
+    household = make_household()
+    make_need(household)
+    make_need(household)
+    make_member(household)
+    target = make_community()  # in another street
     household.community = target
     db.session.commit()
     assert household.street_id == target.parent_id
+    assert len(household.needs) == 2 and len(household.members) == 1
     for need in household.needs:
         assert (need.street_id, need.community_id) == (target.parent_id, target.id)
     for member in household.members:
@@ -32,7 +41,7 @@ def test_gender_and_birth_date_are_derived_from_the_head_id(app):
         head_id_number="11010519491231002X",
         address="x",
         intake_channel="self_request",
-        community=area_named("和平社区"),
+        community=make_community(),
     )
     db.session.add(household)
     db.session.commit()
@@ -41,7 +50,7 @@ def test_gender_and_birth_date_are_derived_from_the_head_id(app):
 
 
 def test_household_needs_a_community_not_a_street(app):
-    street = db.session.scalar(select(Area).where(Area.level == "street"))
+    street = make_street()
     household = Household(
         head_name="测试",
         head_id_number="11010519491231002X",
@@ -67,8 +76,8 @@ def test_future_need_date_is_refused(app):
 
 
 def test_beneficiaries_must_live_in_the_project_area(app):
-    project = db.session.scalar(select(Project).where(Project.level == "household"))
-    elsewhere = db.session.scalar(select(Household).where(Household.street_id != project.street_id))
+    project = make_project(beneficiaries=[make_household()])
+    elsewhere = make_household()  # in another street
     project.beneficiaries.append(elsewhere)
     with pytest.raises(InvalidValue):
         db.session.flush()
@@ -76,8 +85,9 @@ def test_beneficiaries_must_live_in_the_project_area(app):
 
 
 def test_role_and_area_level_must_match(app):
-    community = area_named("和平社区")
-    user = User(username="x", full_name="x", role="street_clerk", area=community, password_hash="x")
+    user = User(
+        username="x", full_name="x", role="street_clerk", area=make_community(), password_hash="x"
+    )
     db.session.add(user)
     with pytest.raises(InvalidValue):
         db.session.flush()
@@ -93,9 +103,10 @@ def test_sponsor_belongs_to_an_enterprise(app):
 
 
 def test_records_know_who_changed_them(app, login):
-    client = login("street_clerk")
-    clerk = db.session.scalar(select(User).where(User.username == "chengdong"))
-    need = db.session.scalar(select(Need).where(Need.street_id == clerk.area_id))
+    street = make_street()
+    clerk = make_user("street_clerk", area=street)
+    need = make_need(make_household(make_community(street)))
+    client = login(clerk)
     response = client.post(
         f"/admin/need/edit/?id={need.id}",
         data={
