@@ -25,15 +25,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app import access
+from app.access import Permission
 from app.extensions import db
-from app.models import Assessment, CaseTransition, Household, Need
+from app.models import Assessment, CaseTransition, Household, Need, PlanMonth, Pledge, SupportPlan
 from app.models import choices as c
 from app.services import fund
 from app.services.todo_item import Provider, TodoItem
 
+#: to-do thresholds in days (settings of the same names override them)
+DEFAULT_DAYS = {"VISIT_OVERDUE_DAYS": 7, "NEED_OVERDUE_DAYS": 30, "HANDOFF_DAYS": 7}
+
 
 def _days(name: str) -> int:
-    return int(current_app.config.get(name, 7 if name == "VISIT_OVERDUE_DAYS" else 30))
+    return int(current_app.config.get(name, DEFAULT_DAYS[name]))
 
 
 def _item_for_household(household: Household, **kwargs) -> TodoItem:
@@ -126,12 +130,131 @@ def needs_overdue(user, today: dt.date) -> list[TodoItem]:
 
 #: the providers asked for items, in order: an explicit list, so that the to-do list
 #: imports the modules it asks and none of them imports it back
-PROVIDERS: list[Provider] = [visits_due, needs_overdue, fund.plan_month_todo_items]
+# ------------------------------------------------------------- hand-offs
+# What waits on someone else's decision: the worker uploads a month's evidence, the
+# clerk checks it, the district administrator pays it; a sponsor pledges, the clerk
+# decides. Each is on the list of whoever holds that permission, in their area.
+def _handoff_due(since: dt.date) -> dt.date:
+    return since + dt.timedelta(days=_days("HANDOFF_DAYS"))
+
+
+def _last_day(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def _month_item(month: PlanMonth, today: dt.date, *, kind: str, title: str, due: dt.date):
+    household = month.plan.household
+    late = (today - due).days
+    return _item_for_household(
+        household,
+        kind=kind,
+        title=title,
+        due_on=due,
+        is_overdue=late > 0,
+        days_overdue=max(late, 0),
+        endpoint="plan_month.details_view",
+        url_args={"id": month.id},
+    )
+
+
+def plan_months_to_check(user, today: dt.date) -> list[TodoItem]:
+    """Months whose evidence is uploaded and waits for the clerk's check."""
+    if not access.can(user, Permission.CHECK_PLAN_MONTH):
+        return []
+    stmt = (
+        access.writable(PlanMonth, user)
+        .where(PlanMonth.status == "evidence_uploaded")
+        .options(selectinload(PlanMonth.plan).selectinload(SupportPlan.household))
+        .order_by(PlanMonth.month, PlanMonth.id)
+    )
+    return [
+        _month_item(
+            month,
+            today,
+            kind="plan_month_check",
+            title=_(
+                "Check the evidence of %(plan)s for %(month)s",
+                plan=month.plan.name,
+                month=f"{month.month:%Y-%m}",
+            ),
+            due=_handoff_due(max(_last_day(month.month), month.month)),
+        )
+        for month in db.session.scalars(stmt)
+    ]
+
+
+def plan_months_to_pay(user, today: dt.date) -> list[TodoItem]:
+    """Checked months not yet paid, for whoever posts to the fund's ledger."""
+    if not access.can(user, Permission.PAY_PLAN_MONTH):
+        return []
+    stmt = (
+        access.writable(PlanMonth, user)
+        .where(PlanMonth.status == "checked", PlanMonth.is_evidence_accepted.is_(True))
+        .options(selectinload(PlanMonth.plan).selectinload(SupportPlan.household))
+        .order_by(PlanMonth.month, PlanMonth.id)
+    )
+    return [
+        _month_item(
+            month,
+            today,
+            kind="plan_month_pay",
+            title=_(
+                "Pay %(plan)s for %(month)s",
+                plan=month.plan.name,
+                month=f"{month.month:%Y-%m}",
+            ),
+            due=_handoff_due((month.checked_at or dt.datetime.combine(today, dt.time())).date()),
+        )
+        for month in db.session.scalars(stmt)
+        if month.payment is None
+    ]
+
+
+def pledges_to_decide(user, today: dt.date) -> list[TodoItem]:
+    """Sponsors' pledges waiting for the street office's approval."""
+    if not access.can(user, Permission.DECIDE_PLEDGE):
+        return []
+    stmt = (
+        access.writable(Pledge, user)
+        .where(Pledge.status == "pending")
+        .options(selectinload(Pledge.project), selectinload(Pledge.organisation))
+        .order_by(Pledge.pledged_at, Pledge.id)
+    )
+    items = []
+    for pledge in db.session.scalars(stmt):
+        due = _handoff_due(pledge.pledged_at.date())
+        late = (today - due).days
+        items.append(
+            TodoItem(
+                kind="pledge_decision",
+                title=_(
+                    "Decide the pledge of %(organisation)s to %(project)s",
+                    organisation=pledge.organisation.name,
+                    project=pledge.project.name,
+                ),
+                due_on=due,
+                is_overdue=late > 0,
+                days_overdue=max(late, 0),
+                endpoint="pledge.details_view",
+                url_args={"id": pledge.id},
+            )
+        )
+    return items
+
+
+PROVIDERS: list[Provider] = [
+    visits_due,
+    needs_overdue,
+    fund.plan_month_todo_items,
+    plan_months_to_check,
+    plan_months_to_pay,
+    pledges_to_decide,
+]
 
 
 def todo_items(user, today: dt.date | None = None, *, only_mine: bool = False) -> list[TodoItem]:
     """Every provider's items for ``user``: overdue first, then by due date."""
-    if not access.may_read(Household, user):
+    if not access.can(user, Permission.SEE_TODO):
         return []
     today = today or dt.date.today()
     items: list[TodoItem] = []

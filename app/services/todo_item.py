@@ -18,6 +18,9 @@ KIND_LABELS: dict[str, object] = {
     "visit": _l("Home visits"),
     "need": _l("Open needs overdue"),
     "plan_month_evidence": _l("Support-plan evidence"),
+    "plan_month_check": _l("Support-plan months to check"),
+    "plan_month_pay": _l("Support-plan months to pay"),
+    "pledge_decision": _l("Pledges to decide"),
 }
 
 
