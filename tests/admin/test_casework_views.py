@@ -15,9 +15,7 @@ from app.models import (
     Household,
     Need,
     NeedMatch,
-    Organisation,
     Project,
-    Resource,
     ServiceRecord,
     SupportPlan,
 )
@@ -27,16 +25,16 @@ from app.validation import ID_NUMBER_PATTERN, PHONE_PATTERN, mask_id_number
 from tests.conftest import ROLES
 from tests.factories import (
     SEVERITIES,
-    area_named,
     count,
     count_queries,
     jpeg,
+    make_assessment,
     make_household,
-    user_named,
+    make_match,
+    make_need,
+    make_organisation,
+    make_resource,
 )
-
-# reads the demo district's rows; to be converted to tests/factories.py
-pytestmark = pytest.mark.demo
 
 WRITERS = ("district_admin", "street_clerk", "community_worker")
 
@@ -50,12 +48,36 @@ def _text(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
 
 
+@pytest.fixture(scope="module")
+def shared_world(shared_world):
+    """The module's world, with a household due a visit in each place (one of them
+    assigned to the worker), a need open since September, and a visit's findings."""
+    w = shared_world
+    w.due = {
+        "mine": make_household(w.community, assigned_worker=w.worker),
+        "community": make_household(w.community),
+        "neighbour": make_household(w.neighbour),
+        "far": make_household(w.far_community),
+    }
+    helped = make_household(w.community, status="helping", intake_date=dt.date(2026, 8, 1))
+    w.due["need"] = helped
+    make_need(helped, identified_on=dt.date(2026, 9, 1))
+    w.visit = make_assessment(
+        helped,
+        findings="卧床，家中无人照料",
+        living_conditions="老旧小区六楼，无电梯",
+        benefits_found="重度残疾人护理补贴",
+    )
+    db.session.commit()
+    return w
+
+
 # ---------------------------------------------------------------- status moves
 @pytest.mark.parametrize("role", WRITERS)
-def test_writers_close_a_case_in_scope_with_a_note(app, login, role):
-    household = make_household(area_named("和平社区"), status="helping")
+def test_writers_close_a_case_in_scope_with_a_note(world, login, role):
+    household = make_household(world.community, status="helping")
     db.session.commit()
-    client = login(role)
+    client = login(world.user(role))
     response = client.post(
         "/admin/household/status/",
         data={"id": household.id, "to_status": "closed", "note": "帮扶目标达成"},
@@ -69,10 +91,10 @@ def test_writers_close_a_case_in_scope_with_a_note(app, login, role):
     assert moved.note == "帮扶目标达成" and moved.actor.role == role
 
 
-def test_closing_without_a_note_is_refused_with_a_message(app, login):
-    household = make_household(area_named("和平社区"), status="helping")
+def test_closing_without_a_note_is_refused_with_a_message(world, login):
+    household = make_household(world.community, status="helping")
     db.session.commit()
-    client = login("community_worker")
+    client = login(world.worker)
     response = client.post(
         "/admin/household/status/",
         data={"id": household.id, "to_status": "closed", "note": ""},
@@ -82,10 +104,10 @@ def test_closing_without_a_note_is_refused_with_a_message(app, login):
     assert _status(household.id) == "helping"
 
 
-def test_an_illegal_move_is_refused_naming_both_statuses(app, login):
-    household = make_household(area_named("和平社区"), status="registered")
+def test_an_illegal_move_is_refused_naming_both_statuses(world, login):
+    household = make_household(world.community, status="registered")
     db.session.commit()
-    response = login("district_admin").post(
+    response = login(world.admin).post(
         "/admin/household/status/",
         data={"id": household.id, "to_status": "helping", "note": "跳过评估"},
         follow_redirects=True,
@@ -97,27 +119,27 @@ def test_an_illegal_move_is_refused_naming_both_statuses(app, login):
 
 
 @pytest.mark.parametrize(
-    ("role", "community", "expected"),
+    ("role", "place", "expected"),
     [
-        ("community_worker", "东郢社区", 404),
-        ("community_worker", "明光社区", 404),
-        ("street_clerk", "明光社区", 404),
-        ("district_manager", "和平社区", 403),
-        ("sponsor", "和平社区", 403),
+        ("community_worker", "neighbour", 404),
+        ("community_worker", "far_community", 404),
+        ("street_clerk", "far_community", 404),
+        ("district_manager", "community", 403),
+        ("sponsor", "community", 403),
     ],
 )
-def test_status_changes_out_of_scope_are_refused(app, login, role, community, expected):
-    household = make_household(area_named(community), status="helping")
+def test_status_changes_out_of_scope_are_refused(world, login, role, place, expected):
+    household = make_household(getattr(world, place), status="helping")
     db.session.commit()
-    response = login(role).post(
+    response = login(world.user(role)).post(
         "/admin/household/status/", data={"id": household.id, "to_status": "closed", "note": "x"}
     )
     assert response.status_code == expected
     assert _status(household.id) == "helping"
 
 
-def test_status_change_needs_a_login_and_a_post(app):
-    household = make_household(area_named("和平社区"), status="helping")
+def test_status_change_needs_a_login_and_a_post(world, app):
+    household = make_household(world.community, status="helping")
     db.session.commit()
     client = app.test_client()
     response = client.post(
@@ -127,34 +149,34 @@ def test_status_change_needs_a_login_and_a_post(app):
     assert _status(household.id) == "helping"
 
 
-def test_status_change_rejects_an_off_site_next(app, login):
-    household = make_household(area_named("和平社区"), status="helping")
+def test_status_change_rejects_an_off_site_next(world, login):
+    household = make_household(world.community, status="helping")
     db.session.commit()
-    response = login("district_admin").post(
+    response = login(world.admin).post(
         "/admin/household/status/",
         data={"id": household.id, "to_status": "closed", "note": "x", "next": "//evil.example/"},
     )
     assert "evil" not in response.headers["Location"]
 
 
-def test_details_page_offers_the_next_statuses_to_writers_only(app, login):
-    household = make_household(area_named("和平社区"), status="helping")
+def test_details_page_offers_the_next_statuses_to_writers_only(world, login):
+    household = make_household(world.community, status="helping")
     db.session.commit()
     path = f"/admin/household/details/?id={household.id}"
-    page = login("community_worker").get(path).get_data(as_text=True)
+    page = login(world.worker).get(path).get_data(as_text=True)
     assert 'data-to="closed"' in page and 'name="csrf_token"' in page
     assert 'data-to="registered"' not in page and 'data-to="assessed"' not in page
     assert "/admin/household/story/?id=" in page
-    manager_page = login("district_manager").get(path).get_data(as_text=True)
+    manager_page = login(world.manager).get(path).get_data(as_text=True)
     assert 'data-to="closed"' not in manager_page
     assert 'id="case-status-label"' in manager_page
 
 
 # -------------------------------------------------------------- household form
-def test_status_is_not_on_the_household_form_and_cannot_be_posted(app, login):
-    household = make_household(area_named("和平社区"), status="helping")
+def test_status_is_not_on_the_household_form_and_cannot_be_posted(world, login):
+    household = make_household(world.community, status="helping")
     db.session.commit()
-    client = login("district_admin")
+    client = login(world.admin)
     form = client.get(f"/admin/household/edit/?id={household.id}").get_data(as_text=True)
     assert 'name="status"' not in form
     assert 'name="referrer_organisation"' in form and 'name="referrer_person"' in form
@@ -181,21 +203,22 @@ def test_status_is_not_on_the_household_form_and_cannot_be_posted(app, login):
 NEW_HOUSEHOLD = {
     "head_name": "转介户",
     "head_id_number": "11010519491231002X",
-    "address": "和平社区3栋",
+    "address": "测试社区3栋",
     "intake_date": "2026-10-05",
 }
 
 
-def test_new_referred_household_needs_a_referrer(app, login):
-    client = login("community_worker")
-    heping = area_named("和平社区")
+def test_new_referred_household_needs_a_referrer(world, login):
+    client = login(world.worker)
+    heping = world.community
     before = count(Household)
     data = {**NEW_HOUSEHOLD, "community": heping.id, "intake_channel": "hospital_referral"}
     response = client.post("/admin/household/new/", data=data)
     assert response.status_code == 200
     assert "转介" in _text(response)
     assert count(Household) == before
-    hospital = db.session.scalar(select(Organisation).where(Organisation.kind == "hospital"))
+    hospital = make_organisation("hospital")
+    db.session.commit()
     response = client.post(
         "/admin/household/new/", data={**data, "referrer_organisation": hospital.id}
     )
@@ -205,19 +228,18 @@ def test_new_referred_household_needs_a_referrer(app, login):
     assert created.status == "registered"
 
 
-def test_referrer_organisation_offers_only_organisations_in_scope(app, login):
-    other_street = db.session.scalar(
-        select(Organisation).where(Organisation.name == "瑶海区助残服务社")
-    )
-    form = login("community_worker").get("/admin/household/new/").get_data(as_text=True)
-    assert other_street.name not in form
-    client = login("community_worker")
+def test_referrer_organisation_offers_only_organisations_in_scope(world, login):
+    other_street = make_organisation("social_org", street=world.far_street)
+    own_street = make_organisation("social_org", street=world.street)
+    form = login(world.worker).get("/admin/household/new/").get_data(as_text=True)
+    assert other_street.name not in form and own_street.name in form
+    client = login(world.worker)
     before = count(Household)
     client.post(
         "/admin/household/new/",
         data={
             **NEW_HOUSEHOLD,
-            "community": area_named("和平社区").id,
+            "community": world.community.id,
             "intake_channel": "institution_referral",
             "referrer_organisation": other_street.id,
         },
@@ -225,12 +247,12 @@ def test_referrer_organisation_offers_only_organisations_in_scope(app, login):
     assert count(Household) == before
 
 
-def test_resident_referral_takes_a_person(app, login):
-    response = login("street_clerk").post(
+def test_resident_referral_takes_a_person(world, login):
+    response = login(world.clerk).post(
         "/admin/household/new/",
         data={
             **NEW_HOUSEHOLD,
-            "community": area_named("东郢社区").id,
+            "community": world.neighbour.id,
             "intake_channel": "resident_referral",
             "referrer_person": "邻居 李师傅",
         },
@@ -239,11 +261,11 @@ def test_resident_referral_takes_a_person(app, login):
 
 
 # ------------------------------------------------------------ recording visits
-def _visit_form(household, **extra):
+def _visit_form(household, worker, **extra):
     return {
         "household": household.id,
         "visit_date": "2026-10-03",
-        "visiting_worker": user_named("worker").id,
+        "visiting_worker": worker.id if worker else "",
         "findings": "卧床，丈夫白天上班",
         **{f"severity_{k}": str(v) for k, v in SEVERITIES.items()},
         "needs-0-dimension": "daily_living",
@@ -258,20 +280,20 @@ def _visit_form(household, **extra):
     }
 
 
-def test_a_visit_recorded_on_the_form_creates_needs_and_assesses_the_case(app, login):
-    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
+def test_a_visit_recorded_on_the_form_creates_needs_and_assesses_the_case(world, login):
+    household = make_household(world.community, intake_date=dt.date(2026, 10, 1))
     db.session.commit()
-    client = login("community_worker")
+    client = login(world.worker)
     form = client.get(f"/admin/assessment/new/?household_id={household.id}")
     assert form.status_code == 200
     assert f'data-json="[{household.id}, ' in form.get_data(as_text=True)  # preselected
-    response = client.post("/admin/assessment/new/", data=_visit_form(household))
+    response = client.post("/admin/assessment/new/", data=_visit_form(household, world.worker))
     assert response.status_code == 302
     db.session.expire_all()
     (visit,) = db.session.scalars(
         select(Assessment).where(Assessment.household_id == household.id)
     ).all()
-    assert visit.severity_daily_living == 5 and visit.visiting_worker.username == "worker"
+    assert visit.severity_daily_living == 5 and visit.visiting_worker_id == world.worker.id
     needs = db.session.scalars(select(Need).where(Need.assessment_id == visit.id)).all()
     assert {(n.category, n.household_id, n.urgency) for n in needs} == {
         ("meals", household.id, "high"),
@@ -282,7 +304,7 @@ def test_a_visit_recorded_on_the_form_creates_needs_and_assesses_the_case(app, l
         select(CaseTransition).where(CaseTransition.household_id == household.id)
     ).all()
     assert (moved.from_status, moved.to_status) == ("registered", "assessed")
-    assert moved.actor.username == "worker"
+    assert moved.actor_id == world.worker.id
 
 
 @pytest.mark.parametrize(
@@ -295,11 +317,11 @@ def test_a_visit_recorded_on_the_form_creates_needs_and_assesses_the_case(app, l
         ({"needs-0-dimension": "spiritual"}, None),
     ],
 )
-def test_bad_visit_forms_save_nothing(app, login, change, message):
-    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
+def test_bad_visit_forms_save_nothing(world, login, change, message):
+    household = make_household(world.community, intake_date=dt.date(2026, 10, 1))
     db.session.commit()
-    response = login("community_worker").post(
-        "/admin/assessment/new/", data=_visit_form(household, **change)
+    response = login(world.worker).post(
+        "/admin/assessment/new/", data=_visit_form(household, world.worker, **change)
     )
     assert response.status_code == 200
     if message:
@@ -310,35 +332,34 @@ def test_bad_visit_forms_save_nothing(app, login, change, message):
 
 
 @pytest.mark.parametrize(
-    ("role", "community"),
+    ("role", "place"),
     [
-        ("community_worker", "东郢社区"),
-        ("community_worker", "明光社区"),
-        ("street_clerk", "明光社区"),
+        ("community_worker", "neighbour"),
+        ("community_worker", "far_community"),
+        ("street_clerk", "far_community"),
     ],
 )
-def test_visits_to_households_out_of_scope_are_refused(app, login, role, community):
-    household = make_household(area_named(community), intake_date=dt.date(2026, 10, 1))
+def test_visits_to_households_out_of_scope_are_refused(world, login, role, place):
+    household = make_household(getattr(world, place), intake_date=dt.date(2026, 10, 1))
     db.session.commit()
-    form = _visit_form(household, visiting_worker="")
-    response = login(role).post("/admin/assessment/new/", data=form)
+    form = _visit_form(household, None)
+    response = login(world.user(role)).post("/admin/assessment/new/", data=form)
     assert response.status_code in (200, 403, 404)
     assert count(Assessment, Assessment.household_id == household.id) == 0
     assert _status(household.id) == "registered"
 
 
-def test_assessments_cannot_be_deleted(app, login):
-    visit = db.session.scalar(
-        select(Assessment).where(Assessment.community_id == area_named("和平社区").id)
-    )
-    response = login("community_worker").post("/admin/assessment/delete/", data={"id": visit.id})
+def test_assessments_cannot_be_deleted(world, login):
+    visit = make_assessment(make_household(world.community))
+    response = login(world.worker).post("/admin/assessment/delete/", data={"id": visit.id})
     assert response.status_code == 403
     assert db.session.get(Assessment, visit.id) is not None
 
 
-def test_case_history_is_read_only_for_everyone(app, login):
-    moved = db.session.scalars(select(CaseTransition)).first()
-    client = login("district_admin")
+def test_case_history_is_read_only_for_everyone(world, login):
+    household = make_household(world.community, status="helping")
+    moved = transition_case(household, "closed", user=world.worker, note="完成")
+    client = login(world.admin)
     assert client.get("/admin/case_transition/new/").status_code == 403
     assert client.get(f"/admin/case_transition/edit/?id={moved.id}").status_code == 403
     assert client.post("/admin/case_transition/delete/", data={"id": moved.id}).status_code == 403
@@ -346,13 +367,13 @@ def test_case_history_is_read_only_for_everyone(app, login):
 
 # ---------------------------------------------------------------- story page
 @pytest.fixture
-def storied(app):
-    """A 和平社区 household with a full story: referral, visits, needs matched,
-    a service with a photo, a support plan and a project."""
-    worker = user_named("worker")
-    hospital = db.session.scalar(select(Organisation).where(Organisation.kind == "hospital"))
+def storied(world):
+    """A household of the worker's community with a full story: referral, visits,
+    needs matched, a service with a photo, a support plan and a project."""
+    worker = world.worker
+    hospital = make_organisation("hospital", name="瑶海区第一人民医院")
     household = make_household(
-        area_named("和平社区"),
+        world.community,
         intake_date=dt.date(2026, 6, 1),
         intake_channel="hospital_referral",
         referrer_organisation=hospital,
@@ -376,8 +397,8 @@ def storied(app):
         severities={**SEVERITIES, "daily_living": 3, "physiological": 5},
     )
     need = household.needs[0]
-    resource = db.session.scalar(select(Resource).where(Resource.name.like("睦邻午餐%")))
-    db.session.add(NeedMatch(need=need, resource=resource, quantity=Decimal("1")))
+    resource = make_resource(name="睦邻午餐（每月450元）", community=world.community)
+    make_match(need, resource, today=dt.date(2026, 6, 5))
     record = ServiceRecord(
         household=household,
         delivered_on=dt.date(2026, 7, 1),
@@ -400,12 +421,12 @@ def storied(app):
         )
     )
     project = Project(
-        name="和平社区测试到户项目",
+        name="测试到户项目",
         level="household",
         help_kind="service",
         budget=Decimal("5400"),
         status="in_progress",
-        community=area_named("和平社区"),
+        community=world.community,
         beneficiaries=[household],
     )
     db.session.add(project)
@@ -413,8 +434,8 @@ def storied(app):
     return household
 
 
-def test_story_tells_the_whole_case(storied, login):
-    response = login("community_worker").get(f"/admin/household/story/?id={storied.id}")
+def test_story_tells_the_whole_case(world, storied, login):
+    response = login(world.worker).get(f"/admin/household/story/?id={storied.id}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     text = _text(response)
@@ -439,23 +460,17 @@ def test_story_tells_the_whole_case(storied, login):
     (photo,) = storied.service_records[0].files
     assert f"/files/{photo.id}/thumbnail" in page
     assert "睦邻助餐计划" in text
-    assert "和平社区测试到户项目" in text
+    assert "测试到户项目" in text
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_story_scope_for_every_role(storied, login, role):
-    client = login(role)
+def test_story_scope_for_every_role(world, storied, login, role):
+    client = login(world.user(role))
     expected = 403 if role == "sponsor" else 200
     assert client.get(f"/admin/household/story/?id={storied.id}").status_code == expected
-    other_street = db.session.scalar(
-        select(Household).where(Household.street_id != storied.street_id)
-    )
-    same_street_other_community = db.session.scalar(
-        select(Household).where(
-            Household.street_id == storied.street_id,
-            Household.community_id != storied.community_id,
-        )
-    )
+    other_street = make_household(world.far_community)
+    same_street_other_community = make_household(world.neighbour)
+    db.session.commit()
     expected_other = {
         "district_admin": (200, 200),
         "district_manager": (200, 200),
@@ -471,9 +486,9 @@ def test_story_scope_for_every_role(storied, login, role):
 
 
 @pytest.mark.parametrize("raw", ["", "abc", "1,2", "-3", "99999999"])
-def test_story_with_a_malformed_id_is_not_found(shared_app, shared_login, raw):
+def test_story_with_a_malformed_id_is_not_found(shared_world, shared_login, raw):
     assert (
-        shared_login("district_admin").get(f"/admin/household/story/?id={raw}").status_code == 404
+        shared_login(shared_world.admin).get(f"/admin/household/story/?id={raw}").status_code == 404
     )
 
 
@@ -491,8 +506,12 @@ def test_story_needs_a_login(shared_app):
         ("district_manager", False),
     ],
 )
-def test_story_reveals_personal_data_only_to_those_who_may(storied, login, role, reveals):
-    page = login(role).get(f"/admin/household/story/?id={storied.id}").get_data(as_text=True)
+def test_story_reveals_personal_data_only_to_those_who_may(world, storied, login, role, reveals):
+    page = (
+        login(world.user(role))
+        .get(f"/admin/household/story/?id={storied.id}")
+        .get_data(as_text=True)
+    )
     assert (storied.head_id_number in page) is reveals
     assert (storied.head_phone in page) is reveals
     assert ("卧床需要照护" in page) is reveals  # findings of the visit
@@ -508,11 +527,11 @@ def _statements(client, path) -> int:
     return len(statements)
 
 
-def test_story_queries_do_not_grow_with_the_story(app, storied, login):
-    client = login("community_worker")
+def test_story_queries_do_not_grow_with_the_story(world, storied, login):
+    client = login(world.worker)
     path = f"/admin/household/story/?id={storied.id}"
     before = _statements(client, path)
-    resource = db.session.scalar(select(Resource).where(Resource.name == "个案咨询与辅导"))
+    resource = make_resource(name="个案咨询与辅导", category="counselling")
     for i in range(4):
         need = Need(
             household=storied,
@@ -528,7 +547,7 @@ def test_story_queries_do_not_grow_with_the_story(app, storied, login):
         db.session.add(record)
         db.session.flush()
         files.attach_files([(f"照片{i}.jpg", jpeg())], service_record=record)
-    transition_case(storied, "closed", user=user_named("worker"), note="结案")
+    transition_case(storied, "closed", user=world.worker, note="结案")
     db.session.commit()
     after = _statements(client, path)
     assert after == before, f"{before} statements before, {after} with more rows"
@@ -536,8 +555,8 @@ def test_story_queries_do_not_grow_with_the_story(app, storied, login):
 
 # ------------------------------------------------------------- to-do, landing
 @pytest.mark.parametrize("role", ROLES)
-def test_todo_page_for_every_role(shared_app, shared_login, role):
-    response = shared_login(role).get("/admin/todo/")
+def test_todo_page_for_every_role(shared_world, shared_login, role):
+    response = shared_login(shared_world.user(role)).get("/admin/todo/")
     assert response.status_code == (403 if role == "sponsor" else 200)
 
 
@@ -551,83 +570,79 @@ def _todo_households(page: str) -> set[int]:
 
 
 @pytest.mark.parametrize("role", ["street_clerk", "community_worker"])
-def test_todo_page_lists_only_households_in_scope(shared_app, shared_login, role):
-    page = shared_login(role).get("/admin/todo/").get_data(as_text=True)
+def test_todo_page_lists_only_households_in_scope(shared_world, shared_login, role):
+    page = shared_login(shared_world.user(role)).get("/admin/todo/").get_data(as_text=True)
     shown = _todo_households(page)
-    column = Household.community_id if role == "community_worker" else Household.street_id
-    own = area_named("和平社区") if role == "community_worker" else area_named("城东街道")
-    in_scope = set(db.session.scalars(select(Household.id).where(column == own.id)))
-    assert shown and shown <= in_scope
+    due = shared_world.due
+    expected = {
+        "street_clerk": {"mine", "community", "neighbour", "need"},
+        "community_worker": {"mine", "community", "need"},
+    }[role]
+    assert shown == {due[key].id for key in expected}
     assert "逾期" in page or "待办" in page
 
 
-def test_street_switcher_narrows_the_todo_page(shared_app, shared_login):
-    client = shared_login("district_admin")
-    street = area_named("明光路街道")
+def test_street_switcher_narrows_the_todo_page(shared_world, shared_login):
+    client = shared_login(shared_world.admin)
+    street = shared_world.far_street
     client.post("/admin/street/", data={"street_id": street.id, "next": "/admin/"})
     shown = _todo_households(client.get("/admin/todo/").get_data(as_text=True))
     client.post("/admin/street/", data={"street_id": "", "next": "/admin/"})
-    in_street = set(
-        db.session.scalars(select(Household.id).where(Household.street_id == street.id))
-    )
-    assert shown and shown <= in_street
+    everywhere = _todo_households(client.get("/admin/todo/").get_data(as_text=True))
+    assert shown == {shared_world.due["far"].id}
+    assert everywhere == {household.id for household in shared_world.due.values()}
 
 
-def test_only_mine_on_the_todo_page(shared_app, shared_login):
-    page = shared_login("community_worker").get("/admin/todo/?mine=1").get_data(as_text=True)
-    worker = user_named("worker")
-    assigned = set(
-        db.session.scalars(select(Household.id).where(Household.assigned_worker_id == worker.id))
-    )
-    assert _todo_households(page) <= assigned
+def test_only_mine_on_the_todo_page(shared_world, shared_login):
+    page = shared_login(shared_world.worker).get("/admin/todo/?mine=1").get_data(as_text=True)
+    assert _todo_households(page) == {shared_world.due["mine"].id}
 
 
 @pytest.mark.parametrize("role", ["district_admin", "street_clerk", "community_worker"])
-def test_landing_page_counts_the_todo(shared_app, shared_login, role):
-    page = shared_login(role).get("/admin/").get_data(as_text=True)
-    summary = todo.todo_summary(
-        user_named(
-            {"district_admin": "admin", "street_clerk": "chengdong", "community_worker": "worker"}[
-                role
-            ]
-        )
+def test_landing_page_counts_the_todo(shared_world, shared_login, role):
+    page = shared_login(shared_world.user(role)).get("/admin/").get_data(as_text=True)
+    summary = todo.todo_summary(shared_world.user(role))
+    # visits overdue (intake 2026-10-01, more than a week ago) and one need open since
+    # 2026-09-01: admin 4 + 1, clerk 3 + 1, worker 2 + 1
+    total = {"district_admin": 5, "street_clerk": 4, "community_worker": 3}[role]
+    assert (summary["total"], summary["visits_overdue"], summary["needs_overdue"]) == (
+        total,
+        total - 1,
+        1,
     )
     assert f'id="count-todo">{summary["total"]}<' in page
     assert f'id="count-visits-overdue">{summary["visits_overdue"]}<' in page
     assert f'id="count-needs-overdue">{summary["needs_overdue"]}<' in page
-    assert summary["total"] > 0
 
 
-def test_landing_page_has_no_todo_for_sponsors(shared_app, shared_login):
-    page = shared_login("sponsor").get("/admin/").get_data(as_text=True)
+def test_landing_page_has_no_todo_for_sponsors(shared_world, shared_login):
+    page = shared_login(shared_world.sponsor).get("/admin/").get_data(as_text=True)
     assert 'id="count-todo"' not in page
 
 
-def test_household_list_links_each_row_to_its_story(shared_app, shared_login):
-    page = shared_login("community_worker").get("/admin/household/").get_data(as_text=True)
+def test_household_list_links_each_row_to_its_story(shared_world, shared_login):
+    page = shared_login(shared_world.worker).get("/admin/household/").get_data(as_text=True)
     shown = set(re.findall(r"/admin/household/details/\?id=(\d+)", page))
     linked = set(re.findall(r"/admin/household/story/\?id=(\d+)", page))
     assert shown and linked == shown
 
 
-def test_editing_a_visit_keeps_its_household_and_adds_needs_to_it(app, login):
-    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
+def test_editing_a_visit_keeps_its_household_and_adds_needs_to_it(world, login):
+    household = make_household(world.community, intake_date=dt.date(2026, 10, 1))
     visit = record_assessment(
         household,
-        user=user_named("worker"),
+        user=world.worker,
         visit_date=dt.date(2026, 10, 3),
         findings="初访",
         severities=SEVERITIES,
     )
     db.session.commit()
-    other = make_household(
-        area_named("和平社区"), intake_date=dt.date(2026, 10, 1), head_name="另一户"
-    )
+    other = make_household(world.community, intake_date=dt.date(2026, 10, 1), head_name="另一户")
     db.session.commit()
-    client = login("community_worker")
+    client = login(world.worker)
     page = client.get(f"/admin/assessment/edit/?id={visit.id}").get_data(as_text=True)
     assert 'name="household"' not in page
-    data = {k: v for k, v in _visit_form(household).items() if k != "household"}
+    data = {k: v for k, v in _visit_form(household, world.worker).items() if k != "household"}
     data.update(findings="复核后补充", household=other.id, visit_date="2026-10-04")
     response = client.post(f"/admin/assessment/edit/?id={visit.id}", data=data)
     assert response.status_code == 302
@@ -645,16 +660,13 @@ def test_editing_a_visit_keeps_its_household_and_adds_needs_to_it(app, login):
     assert db.session.get(Assessment, visit.id).visit_date == dt.date(2026, 10, 4)
 
 
-def test_a_manager_never_reads_what_a_visit_found(shared_app, shared_login):
+def test_a_manager_never_reads_what_a_visit_found(shared_world, shared_login):
     """Findings, living conditions and benefits found are personal (health, income):
     masked for the district manager on the assessment page as on the story page."""
-    visit = db.session.scalar(
-        select(Assessment).where(Assessment.living_conditions.is_not(None)).order_by(Assessment.id)
-    )
-    page = shared_login("district_manager").get(f"/admin/assessment/details/?id={visit.id}")
+    visit = shared_world.visit
+    page = shared_login(shared_world.manager).get(f"/admin/assessment/details/?id={visit.id}")
     assert page.status_code == 200
     for text in (visit.living_conditions, visit.findings, visit.benefits_found):
-        if text:
-            assert text not in page.text
-    staff = shared_login("district_admin").get(f"/admin/assessment/details/?id={visit.id}")
+        assert text not in page.text
+    staff = shared_login(shared_world.admin).get(f"/admin/assessment/details/?id={visit.id}")
     assert visit.living_conditions in staff.text

@@ -13,10 +13,13 @@ from app.models import choices as c
 from app.services import casework, todo
 from app.services.casework import NeedSpec, record_assessment, transition_case
 from app.validation import InvalidValue
-from tests.factories import SEVERITIES, area_named, make_household, user_named
-
-# reads the demo district's rows; to be converted to tests/factories.py
-pytestmark = pytest.mark.demo
+from tests.factories import (
+    SEVERITIES,
+    make_assessment,
+    make_household,
+    make_need,
+    make_organisation,
+)
 
 STATUSES = c.values(c.HOUSEHOLD_STATUSES)
 ALLOWED = set(c.CASE_TRANSITIONS)
@@ -32,10 +35,10 @@ def _transitions(household) -> int:
     )
 
 
-def _visit(household, day, **kwargs):
+def _visit(household, day, *, by, **kwargs):
     return record_assessment(
         household,
-        user=kwargs.pop("by", user_named("worker")),
+        user=by,
         visit_date=day,
         findings="独居，行动不便",
         severities=kwargs.pop("severities", SEVERITIES),
@@ -45,28 +48,27 @@ def _visit(household, day, **kwargs):
 
 # ------------------------------------------------------------------ referrers
 @pytest.mark.parametrize("channel", casework.REFERRAL_CHANNELS)
-def test_referral_channels_need_a_referrer(app, channel):
+def test_referral_channels_need_a_referrer(world, channel):
     with force_locale("zh_Hans_CN"), pytest.raises(InvalidValue) as refused:
-        make_household(area_named("和平社区"), intake_channel=channel)
+        make_household(world.community, intake_channel=channel)
     assert "转介" in str(refused.value)
     db.session.rollback()
-    make_household(area_named("和平社区"), intake_channel=channel, referrer_person="邻居 张阿姨")
-    from app.models import Organisation
-
-    hospital = db.session.scalar(select(Organisation).where(Organisation.kind == "hospital"))
-    make_household(area_named("和平社区"), intake_channel=channel, referrer_organisation=hospital)
+    make_household(world.community, intake_channel=channel, referrer_person="邻居 张阿姨")
+    hospital = make_organisation("hospital")
+    make_household(world.community, intake_channel=channel, referrer_organisation=hospital)
     db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Household)) == 2
 
 
 @pytest.mark.parametrize("channel", ["self_request", "community_discovery"])
-def test_self_request_and_community_discovery_need_no_referrer(app, channel):
-    household = make_household(area_named("和平社区"), intake_channel=channel)
+def test_self_request_and_community_discovery_need_no_referrer(world, channel):
+    household = make_household(world.community, intake_channel=channel)
     db.session.commit()
     assert household.id is not None
 
 
-def test_changing_the_channel_to_a_referral_later_needs_a_referrer(app):
-    household = make_household(area_named("和平社区"))
+def test_changing_the_channel_to_a_referral_later_needs_a_referrer(world):
+    household = make_household(world.community)
     db.session.commit()
     household.intake_channel = "hospital_referral"
     with pytest.raises(InvalidValue):
@@ -74,58 +76,39 @@ def test_changing_the_channel_to_a_referral_later_needs_a_referrer(app):
     db.session.rollback()
 
 
-def test_demo_households_referred_name_their_referrer(app):
-    referred = db.session.scalars(
-        select(Household).where(Household.intake_channel.in_(casework.REFERRAL_CHANNELS))
-    ).all()
-    assert referred
-    for household in referred:
-        assert household.referrer_organisation_id or household.referrer_person
-
-
 # -------------------------------------------------------------- status moves
-def _household_in(status):
-    household = make_household(
-        area_named("和平社区"), status=status, intake_date=dt.date(2026, 9, 1)
-    )
+def _household_in(community, status):
+    household = make_household(community, status=status, intake_date=dt.date(2026, 9, 1))
     if status != "registered":
         # a visit since the case opened, so "assessed" is reachable where allowed
-        db.session.add(
-            Assessment(
-                household=household,
-                visit_date=dt.date(2026, 9, 3),
-                findings="x",
-                **{f"severity_{k}": v for k, v in SEVERITIES.items()},
-            )
-        )
-    db.session.flush()
+        make_assessment(household, visit_date=dt.date(2026, 9, 3))
     return household
 
 
 @pytest.mark.parametrize(("from_status", "to_status"), sorted(ALLOWED))
-def test_every_allowed_move_is_made_and_recorded(app, from_status, to_status):
-    household = _household_in(from_status)
+def test_every_allowed_move_is_made_and_recorded(world, from_status, to_status):
+    household = _household_in(world.community, from_status)
     if to_status == "assessed":
-        _visit(household, dt.date(2026, 9, 5))  # records the move itself
+        _visit(household, dt.date(2026, 9, 5), by=world.worker)  # records the move itself
         moved = household.transitions[-1]
     else:
-        worker = user_named("worker")
+        worker = world.worker
         moved = transition_case(household, to_status, user=worker, note="理由说明", now=NOW)
         assert moved.occurred_at == NOW and moved.note == "理由说明"
     db.session.commit()
     db.session.expire_all()
     assert household.status == to_status
     assert (moved.from_status, moved.to_status) == (from_status, to_status)
-    assert moved.actor.username == "worker"
+    assert moved.actor_id == world.worker.id
     assert (moved.street_id, moved.community_id) == (household.street_id, household.community_id)
 
 
 @pytest.mark.parametrize(("from_status", "to_status"), ILLEGAL)
-def test_every_illegal_move_is_refused_and_named(app, from_status, to_status):
-    household = _household_in(from_status)
+def test_every_illegal_move_is_refused_and_named(world, from_status, to_status):
+    household = _household_in(world.community, from_status)
     db.session.commit()
     with force_locale("en"), pytest.raises(InvalidValue) as refused:
-        transition_case(household, to_status, user=user_named("admin"), note="试试")
+        transition_case(household, to_status, user=world.admin, note="试试")
     message = str(refused.value)
     with force_locale("en"):
         assert c.label(c.HOUSEHOLD_STATUSES, from_status) in message
@@ -135,60 +118,60 @@ def test_every_illegal_move_is_refused_and_named(app, from_status, to_status):
     assert _transitions(household) == 0
 
 
-def test_the_refusal_is_in_chinese_by_default(app):
-    household = _household_in("registered")
+def test_the_refusal_is_in_chinese_by_default(world):
+    household = _household_in(world.community, "registered")
     with pytest.raises(InvalidValue) as refused:
-        transition_case(household, "helping", user=user_named("admin"))
+        transition_case(household, "helping", user=world.admin)
     message = str(refused.value)
     assert "已登记" in message and "帮扶中" in message and "不能" in message
 
 
-def test_unknown_status_is_refused(app):
-    household = _household_in("registered")
+def test_unknown_status_is_refused(world):
+    household = _household_in(world.community, "registered")
     with pytest.raises(InvalidValue):
-        transition_case(household, "deleted", user=user_named("admin"), note="x")
+        transition_case(household, "deleted", user=world.admin, note="x")
 
 
 @pytest.mark.parametrize(
     ("from_status", "to_status"), [("helping", "closed"), ("closed", "registered")]
 )
-def test_closing_and_reopening_need_a_note(app, from_status, to_status):
-    household = _household_in(from_status)
+def test_closing_and_reopening_need_a_note(world, from_status, to_status):
+    household = _household_in(world.community, from_status)
     for note in (None, "", "   "):
         with pytest.raises(InvalidValue):
-            transition_case(household, to_status, user=user_named("worker"), note=note)
+            transition_case(household, to_status, user=world.worker, note=note)
     assert household.status == from_status
-    transition_case(household, to_status, user=user_named("worker"), note="理由")
+    transition_case(household, to_status, user=world.worker, note="理由")
     assert household.status == to_status
 
 
-def test_assessed_needs_a_visit_since_the_case_opened(app):
-    household = make_household(area_named("和平社区"))
+def test_assessed_needs_a_visit_since_the_case_opened(world):
+    household = make_household(world.community)
     with pytest.raises(InvalidValue):
-        transition_case(household, "assessed", user=user_named("worker"))
+        transition_case(household, "assessed", user=world.worker)
     assert household.status == "registered"
 
 
 @pytest.mark.parametrize(
-    ("username", "community"),
+    ("who", "place"),
     [
-        ("worker", "东郢社区"),  # same street, another community
-        ("worker", "明光社区"),
-        ("chengdong", "明光社区"),
-        ("manager", "和平社区"),  # reads everything, changes nothing
-        ("sponsor", "和平社区"),
+        ("worker", "neighbour"),  # same street, another community
+        ("worker", "far_community"),
+        ("clerk", "far_community"),
+        ("manager", "community"),  # reads everything, changes nothing
+        ("sponsor", "community"),
     ],
 )
-def test_only_users_who_may_write_the_household_move_its_case(app, username, community):
-    household = make_household(area_named(community), status="helping")
+def test_only_users_who_may_write_the_household_move_its_case(world, who, place):
+    household = make_household(getattr(world, place), status="helping")
     with pytest.raises(InvalidValue):
-        transition_case(household, "closed", user=user_named(username), note="越权")
+        transition_case(household, "closed", user=getattr(world, who), note="越权")
     assert household.status == "helping"
     assert _transitions(household) == 0
 
 
-def test_status_cannot_be_set_without_a_recorded_move(app):
-    household = make_household(area_named("和平社区"), status="helping")
+def test_status_cannot_be_set_without_a_recorded_move(world):
+    household = make_household(world.community, status="helping")
     db.session.commit()
     household.status = "closed"
     with pytest.raises(InvalidValue):
@@ -197,25 +180,14 @@ def test_status_cannot_be_set_without_a_recorded_move(app):
     assert db.session.get(Household, household.id).status == "helping"
 
 
-def test_demo_statuses_match_their_history(app):
-    households = db.session.scalars(select(Household)).all()
-    for household in households:
-        if household.transitions:
-            assert household.transitions[-1].to_status == household.status
-            for before, after in itertools.pairwise(household.transitions):
-                assert before.to_status == after.from_status
-                assert (after.from_status, after.to_status) in ALLOWED
-        else:
-            assert household.status == "registered"
-
-
 # ---------------------------------------------------------------- home visits
-def test_recording_a_visit_creates_needs_and_moves_a_registered_case(app):
-    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
-    worker = user_named("worker")
+def test_recording_a_visit_creates_needs_and_moves_a_registered_case(world):
+    household = make_household(world.community, intake_date=dt.date(2026, 10, 1))
+    worker = world.worker
     visit = _visit(
         household,
         dt.date(2026, 10, 4),
+        by=worker,
         visiting_worker=worker,
         needs=[
             NeedSpec("daily_living", "meals", "无人做饭，需要助餐", "high"),
@@ -243,11 +215,11 @@ def test_recording_a_visit_creates_needs_and_moves_a_registered_case(app):
     assert moved.occurred_at == NOW
 
 
-def test_a_second_visit_does_not_move_the_case(app):
-    household = make_household(area_named("和平社区"))
-    _visit(household, dt.date(2026, 10, 2))
-    transition_case(household, "helping", user=user_named("worker"))
-    _visit(household, dt.date(2026, 10, 9))
+def test_a_second_visit_does_not_move_the_case(world):
+    household = make_household(world.community)
+    _visit(household, dt.date(2026, 10, 2), by=world.worker)
+    transition_case(household, "helping", user=world.worker)
+    _visit(household, dt.date(2026, 10, 9), by=world.worker)
     assert household.status == "helping"
     assert len(household.assessments) == 2
     assert _transitions(household) == 2
@@ -264,15 +236,15 @@ def test_a_second_visit_does_not_move_the_case(app):
         ({"findings": "  "}, "no findings"),
         ({"needs": [NeedSpec("spiritual", "meals", "x")]}, "bad dimension"),
         ({"needs": [NeedSpec("social", "meals", " ")]}, "empty need"),
-        ({"by": "worker2"}, "out of scope"),
+        ({"by": "far_worker"}, "out of scope"),
     ],
 )
-def test_bad_visits_are_refused_with_nothing_written(app, change, why):
-    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
+def test_bad_visits_are_refused_with_nothing_written(world, change, why):
+    household = make_household(world.community, intake_date=dt.date(2026, 10, 1))
     db.session.commit()
     kwargs = {"visit_date": dt.date(2026, 10, 3), "findings": "情况", "severities": SEVERITIES}
     kwargs.update(change)
-    by = user_named(kwargs.pop("by", "worker"))
+    by = getattr(world, kwargs.pop("by", "worker"))
     with pytest.raises(InvalidValue):
         record_assessment(household, user=by, **kwargs)
     db.session.rollback()
@@ -287,17 +259,17 @@ def test_bad_visits_are_refused_with_nothing_written(app, change, why):
     assert db.session.get(Household, household.id).status == "registered"
 
 
-def test_the_visiting_worker_works_in_the_area(app):
-    household = make_household(area_named("和平社区"))
+def test_the_visiting_worker_works_in_the_area(world):
+    household = make_household(world.community)
     with pytest.raises(InvalidValue):
-        _visit(household, dt.date(2026, 10, 3), visiting_worker=user_named("worker2"))
+        _visit(household, dt.date(2026, 10, 3), by=world.worker, visiting_worker=world.far_worker)
 
 
-def test_latest_visit_and_change_since_the_previous(app):
-    household = make_household(area_named("和平社区"))
-    _visit(household, dt.date(2026, 10, 2), severities=SEVERITIES)
+def test_latest_visit_and_change_since_the_previous(world):
+    household = make_household(world.community)
+    _visit(household, dt.date(2026, 10, 2), by=world.worker, severities=SEVERITIES)
     later = {**SEVERITIES, "physiological": 3, "social": 4}
-    _visit(household, dt.date(2026, 10, 12), severities=later)
+    _visit(household, dt.date(2026, 10, 12), by=world.worker, severities=later)
     change = casework.assessment_change(list(household.assessments))
     assert change.latest.visit_date == dt.date(2026, 10, 12)
     assert change.previous.visit_date == dt.date(2026, 10, 2)
@@ -316,10 +288,10 @@ def _kinds(items, household):
     return [(i.kind, i.is_overdue) for i in items if i.household_id == household.id]
 
 
-def test_visit_is_due_for_seven_days_and_overdue_on_the_eighth(app):
+def test_visit_is_due_for_seven_days_and_overdue_on_the_eighth(world):
     intake = dt.date(2026, 10, 1)
-    household = make_household(area_named("和平社区"), intake_date=intake)
-    worker = user_named("worker")
+    household = make_household(world.community, intake_date=intake)
+    worker = world.worker
     on_time = todo.todo_items(worker, today=intake + dt.timedelta(days=7))
     assert _kinds(on_time, household) == [("visit", False)]
     late = todo.todo_items(worker, today=intake + dt.timedelta(days=8))
@@ -329,30 +301,24 @@ def test_visit_is_due_for_seven_days_and_overdue_on_the_eighth(app):
     assert (item.endpoint, item.url_args) == ("household.story_view", {"id": household.id})
 
 
-def test_visit_overdue_days_come_from_the_config(app):
+def test_visit_overdue_days_come_from_the_config(world, app):
     app.config["VISIT_OVERDUE_DAYS"] = 3
-    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
-    items = todo.todo_items(user_named("worker"), today=dt.date(2026, 10, 5))
+    household = make_household(world.community, intake_date=dt.date(2026, 10, 1))
+    items = todo.todo_items(world.worker, today=dt.date(2026, 10, 5))
     assert _kinds(items, household) == [("visit", True)]
 
 
-def test_a_visited_case_leaves_the_list(app):
-    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
-    _visit(household, dt.date(2026, 10, 3))
-    assert (
-        _kinds(todo.todo_items(user_named("worker"), today=dt.date(2026, 10, 20)), household) == []
-    )
+def test_a_visited_case_leaves_the_list(world):
+    household = make_household(world.community, intake_date=dt.date(2026, 10, 1))
+    _visit(household, dt.date(2026, 10, 3), by=world.worker)
+    assert _kinds(todo.todo_items(world.worker, today=dt.date(2026, 10, 20)), household) == []
 
 
-def test_a_reopened_case_is_due_seven_days_after_reopening(app):
-    household = make_household(
-        area_named("和平社区"), status="closed", intake_date=dt.date(2026, 1, 5)
-    )
+def test_a_reopened_case_is_due_seven_days_after_reopening(world):
+    household = make_household(world.community, status="closed", intake_date=dt.date(2026, 1, 5))
     reopened = dt.datetime(2026, 10, 10, 2, 0)
-    transition_case(
-        household, "registered", user=user_named("worker"), note="再次求助", now=reopened
-    )
-    worker = user_named("worker")
+    transition_case(household, "registered", user=world.worker, note="再次求助", now=reopened)
+    worker = world.worker
     assert _kinds(todo.todo_items(worker, today=dt.date(2026, 10, 17)), household) == [
         ("visit", False)
     ]
@@ -361,10 +327,8 @@ def test_a_reopened_case_is_due_seven_days_after_reopening(app):
     ]
 
 
-def test_needs_open_more_than_thirty_days_are_overdue(app):
-    household = make_household(
-        area_named("和平社区"), intake_date=dt.date(2026, 8, 1), status="helping"
-    )
+def test_needs_open_more_than_thirty_days_are_overdue(world):
+    household = make_household(world.community, intake_date=dt.date(2026, 8, 1), status="helping")
     today = dt.date(2026, 10, 31)
     for days, status in ((30, "open"), (31, "open"), (45, "met")):
         household.needs.append(
@@ -378,9 +342,7 @@ def test_needs_open_more_than_thirty_days_are_overdue(app):
         )
     db.session.flush()
     items = [
-        i
-        for i in todo.todo_items(user_named("worker"), today=today)
-        if i.household_id == household.id
+        i for i in todo.todo_items(world.worker, today=today) if i.household_id == household.id
     ]
     assert [(i.kind, i.is_overdue, i.days_overdue) for i in items] == [("need", True, 1)]
     assert "需求31" in items[0].title
@@ -390,46 +352,42 @@ def test_needs_open_more_than_thirty_days_are_overdue(app):
 WHO_SEES = {
     "admin": True,
     "manager": True,
-    "chengdong": True,
+    "clerk": True,
     "worker": True,
-    "mingguang": False,
-    "worker2": False,
+    "far_clerk": False,
+    "far_worker": False,
     "sponsor": False,
 }
 
 
-@pytest.mark.parametrize(("username", "sees"), sorted(WHO_SEES.items()))
-def test_to_do_follows_the_scope_of_each_role(app, username, sees):
-    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
-    items = todo.todo_items(user_named(username), today=dt.date(2026, 10, 20))
+@pytest.mark.parametrize(("who", "sees"), sorted(WHO_SEES.items()))
+def test_to_do_follows_the_scope_of_each_role(world, who, sees):
+    household = make_household(world.community, intake_date=dt.date(2026, 10, 1))
+    items = todo.todo_items(getattr(world, who), today=dt.date(2026, 10, 20))
     assert bool(_kinds(items, household)) is sees
 
 
-def test_another_community_of_the_street_is_not_the_workers(app):
-    household = make_household(area_named("东郢社区"), intake_date=dt.date(2026, 10, 1))
+def test_another_community_of_the_street_is_not_the_workers(world):
+    household = make_household(world.neighbour, intake_date=dt.date(2026, 10, 1))
     today = dt.date(2026, 10, 20)
-    assert _kinds(todo.todo_items(user_named("worker"), today=today), household) == []
-    assert _kinds(todo.todo_items(user_named("chengdong"), today=today), household) == [
-        ("visit", True)
-    ]
+    assert _kinds(todo.todo_items(world.worker, today=today), household) == []
+    assert _kinds(todo.todo_items(world.clerk, today=today), household) == [("visit", True)]
 
 
-def test_only_mine_keeps_the_households_assigned_to_the_user(app):
-    worker = user_named("worker")
-    mine = make_household(
-        area_named("和平社区"), intake_date=dt.date(2026, 10, 1), assigned_worker=worker
-    )
-    nobodys = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
+def test_only_mine_keeps_the_households_assigned_to_the_user(world):
+    worker = world.worker
+    mine = make_household(world.community, intake_date=dt.date(2026, 10, 1), assigned_worker=worker)
+    nobodys = make_household(world.community, intake_date=dt.date(2026, 10, 1))
     today = dt.date(2026, 10, 20)
     items = todo.todo_items(worker, today=today, only_mine=True)
     assert _kinds(items, mine) == [("visit", True)] and _kinds(items, nobodys) == []
     assert all(i.assigned_worker_id == worker.id for i in items)
     assert _kinds(todo.todo_items(worker, today=today), nobodys) == [("visit", True)]
     # the clerk assigned nothing to themself
-    assert todo.todo_items(user_named("chengdong"), today=today, only_mine=True) == []
+    assert todo.todo_items(world.clerk, today=today, only_mine=True) == []
 
 
-def test_every_listed_provider_adds_its_items(app, monkeypatch):
+def test_every_listed_provider_adds_its_items(world, monkeypatch):
     def plan_months(user, today):
         return [
             todo.TodoItem(
@@ -443,65 +401,100 @@ def test_every_listed_provider_adds_its_items(app, monkeypatch):
         ]
 
     monkeypatch.setattr(todo, "PROVIDERS", [*todo.PROVIDERS, plan_months])
-    items = todo.todo_items(user_named("admin"), today=dt.date(2026, 11, 1))
+    items = todo.todo_items(world.admin, today=dt.date(2026, 11, 1))
     assert "三月证据未上传" in [i.title for i in items]
     assert items[0].is_overdue
-    assert todo.todo_summary(user_named("admin"), today=dt.date(2026, 11, 1))["total"] == len(items)
+    assert todo.todo_summary(world.admin, today=dt.date(2026, 11, 1))["total"] == len(items)
 
 
-def test_summary_counts_overdue_visits_and_needs(app):
+def test_summary_counts_overdue_visits_and_needs(world):
     today = dt.date(2026, 11, 1)
-    summary = todo.todo_summary(user_named("chengdong"), today=today)
-    items = todo.todo_items(user_named("chengdong"), today=today)
+    # in the clerk's street: two visits overdue, one due; one need open 40 days
+    make_household(world.community, intake_date=dt.date(2026, 10, 1))
+    make_household(world.neighbour, intake_date=dt.date(2026, 10, 20))
+    make_household(world.community, intake_date=dt.date(2026, 10, 30))
+    helped = make_household(world.community, intake_date=dt.date(2026, 9, 1), status="helping")
+    make_need(helped, identified_on=dt.date(2026, 9, 22))
+    make_need(helped, identified_on=dt.date(2026, 10, 20))  # open 12 days: not overdue
+    # elsewhere: not the clerk's
+    make_household(world.far_community, intake_date=dt.date(2026, 10, 1))
+    summary = todo.todo_summary(world.clerk, today=today)
+    items = todo.todo_items(world.clerk, today=today)
+    assert (summary["visits_overdue"], summary["needs_overdue"], summary["total"]) == (2, 1, 4)
     assert summary["visits_overdue"] == sum(i.kind == "visit" and i.is_overdue for i in items)
     assert summary["needs_overdue"] == sum(i.kind == "need" for i in items)
     assert summary["total"] == len(items)
-    assert summary["visits_overdue"] > 0 and summary["needs_overdue"] > 0  # demo has some
-    chengdong = area_named("城东街道")
     assert {i.household_id for i in items} <= set(
-        db.session.scalars(select(Household.id).where(Household.street_id == chengdong.id))
+        db.session.scalars(select(Household.id).where(Household.street_id == world.street.id))
     )
+    assert todo.todo_summary(world.far_clerk, today=today)["total"] == 1
 
 
 # ------------------------------------------------------------------------ CLI
-def test_cli_moves_a_case_through_the_same_rule(app):
-    household = make_household(area_named("和平社区"), status="helping")
+def test_cli_moves_a_case_through_the_same_rule(world, app):
+    household = make_household(world.community, status="helping")
     db.session.commit()
     runner = app.test_cli_runner()
-    refused = runner.invoke(args=["case-status", str(household.id), "closed", "--user", "worker"])
+    refused = runner.invoke(
+        args=["case-status", str(household.id), "closed", "--user", world.worker.username]
+    )
     assert refused.exit_code != 0 and "结案" in refused.output
     refused = runner.invoke(
-        args=["case-status", str(household.id), "registered", "--user", "worker", "--note", "x"]
+        args=[
+            "case-status",
+            str(household.id),
+            "registered",
+            "--user",
+            world.worker.username,
+            "--note",
+            "x",
+        ]
     )
     assert refused.exit_code != 0
     out_of_scope = runner.invoke(
-        args=["case-status", str(household.id), "closed", "--user", "worker2", "--note", "x"]
+        args=[
+            "case-status",
+            str(household.id),
+            "closed",
+            "--user",
+            world.far_worker.username,
+            "--note",
+            "x",
+        ]
     )
     assert out_of_scope.exit_code != 0
     done = runner.invoke(
-        args=["case-status", str(household.id), "closed", "--user", "worker", "--note", "完成"]
+        args=[
+            "case-status",
+            str(household.id),
+            "closed",
+            "--user",
+            world.worker.username,
+            "--note",
+            "完成",
+        ]
     )
     assert done.exit_code == 0, done.output
     db.session.expire_all()
     assert household.status == "closed"
-    assert household.transitions[-1].actor.username == "worker"
+    assert household.transitions[-1].actor_id == world.worker.id
 
 
-def test_cli_lists_the_todo(app):
+def test_cli_lists_the_todo(world, app):
     make_household(
-        area_named("和平社区"),
+        world.community,
         intake_date=dt.date(2026, 10, 1),
-        assigned_worker=user_named("worker"),
+        assigned_worker=world.worker,
     )
     db.session.commit()
-    result = app.test_cli_runner().invoke(args=["todo", "--user", "worker", "--mine"])
+    result = app.test_cli_runner().invoke(args=["todo", "--user", world.worker.username, "--mine"])
     assert result.exit_code == 0 and "visit" in result.output and "overdue" in result.output
 
 
-def test_a_visit_cannot_be_moved_before_intake_whoever_saves(app):
+def test_a_visit_cannot_be_moved_before_intake_whoever_saves(world):
     """The rule sits on the model, so an edit form or a script meets it too."""
-    household = make_household(area_named("和平社区"), intake_date=dt.date(2026, 10, 1))
-    visit = _visit(household, dt.date(2026, 10, 3))
+    household = make_household(world.community, intake_date=dt.date(2026, 10, 1))
+    visit = _visit(household, dt.date(2026, 10, 3), by=world.worker)
     db.session.commit()
     visit.visit_date = dt.date(2026, 9, 30)
     with pytest.raises(InvalidValue, match="登记日期"):

@@ -1,5 +1,6 @@
 """Set-up paths a deployment relies on: migrations, demo data, CLI, configuration."""
 
+import itertools
 import os
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from app import create_app
 from app.demo import seed_demo
 from app.extensions import db
 from app.models import Area, Household, Member, Need, Project, Resource, User
+from app.models import choices as c
+from app.services import casework
 from tests.conftest import config_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +64,29 @@ def test_demo_district_has_what_the_issue_lists(app):
     assert dims == {"physiological", "psychological", "social", "daily_living", "employment"}
     for username in ("admin", "manager", "chengdong", "worker", "sponsor"):
         assert db.session.scalar(select(User).where(User.username == username))
+
+
+@pytest.mark.demo
+def test_demo_households_referred_name_their_referrer(app):
+    referred = db.session.scalars(
+        select(Household).where(Household.intake_channel.in_(casework.REFERRAL_CHANNELS))
+    ).all()
+    assert referred
+    for household in referred:
+        assert household.referrer_organisation_id or household.referrer_person
+
+
+@pytest.mark.demo
+def test_demo_statuses_match_their_history(app):
+    households = db.session.scalars(select(Household)).all()
+    for household in households:
+        if household.transitions:
+            assert household.transitions[-1].to_status == household.status
+            for before, after in itertools.pairwise(household.transitions):
+                assert before.to_status == after.from_status
+                assert (after.from_status, after.to_status) in set(c.CASE_TRANSITIONS)
+        else:
+            assert household.status == "registered"
 
 
 def test_no_accounts_exist_without_seed_or_create_user(backend):
