@@ -107,9 +107,36 @@ def register_error_handlers(app: Flask) -> None:
         app.register_error_handler(code, lambda e, code=code: render_error(code))
 
     @app.errorhandler(500)
-    def server_error(_exc):
+    def server_error(exc):
+        # tests never get here (exceptions propagate); in production the traceback goes
+        # to the log under a reference the user can quote to support
+        from flask import request
+
+        from app.errors import new_reference
+
         db.session.rollback()
-        return render_error(500)
+        reference = new_reference()
+        original = getattr(exc, "original_exception", None) or exc
+        app.logger.error(
+            "unexpected error %s on %s %s",
+            reference,
+            request.method,
+            request.path,
+            exc_info=original,
+        )
+        return render_template("error.html", code=500, reference=reference), 500
+
+    @app.before_request
+    def refuse_nul_bytes():
+        """A NUL byte is in no name, address or search a person types, and PostgreSQL
+        refuses it in text: a bad request, before any view or query sees it."""
+        from flask import abort, request
+
+        values = [*request.args.items(multi=True)]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += [*request.form.items(multi=True)]
+        if any("\x00" in key or "\x00" in value for key, value in values):
+            abort(400)
 
 
 def register_security_headers(app: Flask) -> None:

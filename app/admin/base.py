@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import re
 from collections import OrderedDict
 from functools import partial
 from urllib.parse import quote
@@ -35,6 +36,7 @@ from wtforms.validators import ValidationError
 
 from app import access
 from app.access import Permission
+from app.admin.formatters import install_display_formatters
 from app.admin.gate import GatedView, Requirement, Row
 from app.admin.labels import COMMON_LABELS
 from app.errors import report_unexpected
@@ -45,6 +47,8 @@ from app.validation import HIDDEN, InvalidValue, mask_id_number, mask_phone, par
 log = logging.getLogger(__name__)
 
 MASKERS = {"id": mask_id_number, "phone": mask_phone, "hidden": lambda v: HIDDEN if v else ""}
+#: a run of digits no 64-bit integer column holds
+TOO_LONG_NUMBER = re.compile(r"\d{19,}")
 WRITE_ENDPOINT_SUFFIXES = (".edit_view", ".delete_view", ".ajax_update", ".action_view")
 
 
@@ -114,6 +118,9 @@ class ScopedModelView(GatedView, ModelView):
     export_types = ["csv", "xlsx"]
     #: exported as numbers (amounts), not as Excel-safe text
     numeric_export_columns: tuple[str, ...] = ()
+    #: amounts: ``¥38,900.00`` aligned right in lists and details, numbers in exports
+    #: (``app/admin/formatters.py``)
+    money_columns: tuple[str, ...] = ()
     details_modal = False
     edit_modal = False
 
@@ -126,6 +133,7 @@ class ScopedModelView(GatedView, ModelView):
             if options and isinstance(options[0][0], int):
                 self.form_args.setdefault(name, {})["coerce"] = lambda v: int(v) if v else None
         self._install_personal_formatters()
+        install_display_formatters(self)
         self._install_scoped_choices(model)
         super().__init__(model, db, *args, **kwargs)
 
@@ -270,6 +278,8 @@ class ScopedModelView(GatedView, ModelView):
                 continue
             target = rel.mapper.class_
             args = self.form_args.setdefault(rel.key, {})
+            # WTForms shows an option without a label by its value, "__None"
+            args.setdefault("blank_text", "—")
             if rel.key in ("street", "community") and target is Area:
                 factory = partial(access.areas_within, rel.key, current_user)
             else:
@@ -312,6 +322,34 @@ class ScopedModelView(GatedView, ModelView):
     def household_of(self, model):
         """The household whose personal data ``model`` carries (views override)."""
         return getattr(model, "household", None)
+
+    # ------------------------------------------------ list arguments
+    #: deeper than this is a request no person makes (400, not a scan of the table)
+    max_page = 100_000
+
+    def _get_list_extra_args(self):
+        """Page, page size and search as a person could have asked for them: a page
+        out of range is a bad request, a page size not offered is the default."""
+        args = super()._get_list_extra_args()
+        if not 0 <= (args.page or 0) <= self.max_page:
+            abort(400)
+        page_size = args.page_size if args.page_size in self.page_size_options else 0
+        search = (args.search or "").strip()[:100] or None
+        return args.clone(page=args.page or 0, page_size=page_size, search=search)
+
+    def _get_list_filter_args(self):
+        """Filter values a database can compare: a number past 64 bits is refused with
+        the filter's own message, not sent to PostgreSQL to overflow."""
+        filters = super()._get_list_filter_args()
+        if not filters:
+            return filters
+        kept = []
+        for idx, name, value in filters:
+            if TOO_LONG_NUMBER.search(str(value)):
+                flash(self.get_invalid_value_msg(value, self._filters[idx]), "error")
+            else:
+                kept.append((idx, name, value))
+        return kept
 
     # ----------------------------------------------------------- filters
     def _get_filter_groups(self):
