@@ -10,29 +10,27 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Area, Household, LedgerEntry, Project, ServiceRecord, StoredFile, User
-from app.services import files
+from app.models import ServiceRecord, StoredFile
+from app.services import files, fund
 from app.validation import InvalidValue
 from tests.conftest import ROLES
-from tests.factories import area_named, jpeg, pdf, png, webp
+from tests.factories import (
+    jpeg,
+    make_household,
+    make_project,
+    make_service_record,
+    pdf,
+    png,
+    webp,
+)
 
-# reads the demo district's rows; to be converted to tests/factories.py
-pytestmark = pytest.mark.demo
 
-
-def service_record(community_name="和平社区", project=None) -> ServiceRecord:
-    household = db.session.scalar(
-        select(Household).where(Household.community_id == area_named(community_name).id)
+def service_record(community=None, project=None) -> ServiceRecord:
+    """A service record delivered today to a household of ``community`` (of a new
+    community when none is given)."""
+    return make_service_record(
+        make_household(community), delivered_on=dt.date.today(), project=project
     )
-    record = ServiceRecord(
-        household=household,
-        delivered_on=dt.date.today(),
-        description="送餐服务",
-        project=project,
-    )
-    db.session.add(record)
-    db.session.flush()
-    return record
 
 
 def on_disk(row: StoredFile) -> bool:
@@ -215,32 +213,25 @@ def test_sweep_finds_files_without_rows(app):
 
 
 # --------------------------------------------------------------- downloads
-def _files_by_place(app):
-    """One file in 和平社区 (the demo worker's), one in another community of 城东街道,
-    one in another street; plus a shareable photo of a project the demo sponsor
+def _files_by_place(world):
+    """One file in the worker's community, one in another community of the clerk's
+    street, one in another street; plus a shareable photo of a project the sponsor
     supports and a shareable photo of one it does not."""
-    sponsor_org = db.session.scalar(select(User).where(User.username == "sponsor")).organisation
-    theirs = db.session.scalar(
-        select(Project).where(Project.sponsors.contains(sponsor_org), Project.level == "household")
+    far = world.far_community
+    theirs = make_project(
+        beneficiaries=[make_household(far)],
+        sponsors=[world.sponsor.organisation],
+        status="in_progress",
     )
-    others = db.session.scalar(
-        select(Project).where(~Project.sponsors.contains(sponsor_org), Project.status != "open")
-    )
-    chengdong = area_named("城东街道")
-    other_community = db.session.scalar(
-        select(Area).where(Area.parent_id == chengdong.id, Area.name != "和平社区")
-    )
-    other_street = db.session.scalar(
-        select(Area).where(Area.level == "community", Area.parent_id != chengdong.id)
-    )
+    others = make_project(far, sponsors=[world.other_sponsor.organisation], status="completed")
     made = {}
     for key, community, project, shareable in [
-        ("heping", "和平社区", None, False),
-        ("same_street", other_community.name, None, False),
-        ("other_street", other_street.name, None, False),
-        ("sponsor_shared", other_street.name, theirs, True),
-        ("sponsor_private", other_street.name, theirs, False),
-        ("other_sponsor_shared", other_street.name, others, True),
+        ("heping", world.community, None, False),
+        ("same_street", world.neighbour, None, False),
+        ("other_street", far, None, False),
+        ("sponsor_shared", far, theirs, True),
+        ("sponsor_private", far, theirs, False),
+        ("other_sponsor_shared", far, others, True),
     ]:
         record = service_record(community, project=project)
         (row,) = files.attach_files(
@@ -275,9 +266,9 @@ SEES = {
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_downloads_follow_the_viewers_scope(app, login, role):
-    ids = _files_by_place(app)
-    client = login(role)
+def test_downloads_follow_the_viewers_scope(world, login, role):
+    ids = _files_by_place(world)
+    client = login(world.user(role))
     for key, file_id in ids.items():
         for suffix in ("", "/thumbnail"):
             response = client.get(f"/files/{file_id}{suffix}")
@@ -293,21 +284,22 @@ def test_downloads_follow_the_viewers_scope(app, login, role):
         assert "filename*=UTF-8''heping.jpg" in response.headers["Content-Disposition"]
 
 
-def test_anonymous_download_goes_to_login(app):
-    ids = _files_by_place(app)
+def test_anonymous_download_goes_to_login(app, world):
+    ids = _files_by_place(world)
     response = app.test_client().get(f"/files/{ids['heping']}")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 @pytest.mark.parametrize("path", ["/files/0", "/files/-1", "/files/abc", "/files/99999999"])
-def test_bad_file_ids_are_not_found(app, login, path):
-    assert login("district_admin").get(path).status_code == 404
+def test_bad_file_ids_are_not_found(world, login, path):
+    service_record(world.community)  # a file id 1 exists
+    assert login(world.admin).get(path).status_code == 404
 
 
 def test_files_follow_their_record_to_another_project(app):
     """A service record moved onto a sponsored project: its shareable photo becomes
     visible to that project's sponsor, and no longer to anyone else's."""
-    first, second = db.session.scalars(select(Project).order_by(Project.id).limit(2)).all()
+    first, second = make_project(), make_project()
     record = service_record(project=first)
     (row,) = files.attach_files([("shared.jpg", jpeg())], service_record=record, is_shareable=True)
     db.session.commit()
@@ -317,25 +309,29 @@ def test_files_follow_their_record_to_another_project(app):
     assert db.session.get(StoredFile, row.id).project_id == second.id
 
 
-def test_fund_receipts_follow_the_ledger_rules_not_only_their_area(app, login):
+def test_fund_receipts_follow_the_ledger_rules_not_only_their_area(world, login):
     """A community worker may not open the ledger, so not its receipts either; a
     street clerk sees the district's donations and their own street's payments."""
-    chengdong = area_named("城东街道")
+    day = dt.date(2026, 11, 2)
+
+    def pay(community):
+        return fund.post_disbursement(
+            user=world.admin,
+            amount="10",
+            posted_on=day,
+            purpose="测试拨付",
+            payee_person="收款人",
+            project=make_project(community),
+        )
+
     entries = {
-        "donation": db.session.scalar(
-            select(LedgerEntry).where(LedgerEntry.entry_type == "donation")
+        "donation": fund.post_donation(
+            user=world.admin, amount="100", posted_on=day, receipt_number="R-1", donor_name="捐赠人"
         ),
-        "own_street": db.session.scalar(
-            select(LedgerEntry).where(
-                LedgerEntry.entry_type == "disbursement", LedgerEntry.street_id == chengdong.id
-            )
-        ),
-        "other_street": db.session.scalar(
-            select(LedgerEntry).where(
-                LedgerEntry.entry_type == "disbursement", LedgerEntry.street_id != chengdong.id
-            )
-        ),
+        "own_street": pay(world.community),
+        "other_street": pay(world.far_community),
     }
+    assert entries["own_street"].street_id == world.street.id
     rows = {}
     for key, entry in entries.items():
         assert entry is not None, key
@@ -352,7 +348,7 @@ def test_fund_receipts_follow_the_ledger_rules_not_only_their_area(app, login):
         "sponsor": set(),
     }
     for role, expected in sees.items():
-        client = login(role)
+        client = login(world.user(role))
         statuses = {
             key: client.get(f"/files/{file_id}").status_code for key, file_id in ids.items()
         }
@@ -360,12 +356,11 @@ def test_fund_receipts_follow_the_ledger_rules_not_only_their_area(app, login):
         assert got == expected, (role, statuses)
 
 
-def test_sponsors_never_get_file_names_or_staff_captions(app, login):
-    sponsor_org = db.session.scalar(select(User).where(User.username == "sponsor")).organisation
-    project = db.session.scalar(
-        select(Project).where(Project.sponsors.contains(sponsor_org)).order_by(Project.id)
+def test_sponsors_never_get_file_names_or_staff_captions(world, login):
+    project = make_project(
+        world.community, status="in_progress", sponsors=[world.sponsor.organisation]
     )
-    record = service_record(project=project)
+    record = service_record(world.community, project=project)
     (row,) = files.attach_files(
         [("罗山-周谷堆社区28栋4单元.jpg", jpeg())],
         caption="罗山家门口",
@@ -373,7 +368,7 @@ def test_sponsors_never_get_file_names_or_staff_captions(app, login):
         service_record=record,
     )
     db.session.commit()
-    client = login("sponsor")
+    client = login(world.sponsor)
     response = client.get(f"/files/{row.id}")
     assert response.status_code == 200
     assert f"photo-{row.id}.jpg" in response.headers["Content-Disposition"]
@@ -383,12 +378,12 @@ def test_sponsors_never_get_file_names_or_staff_captions(app, login):
         assert f"/files/{row.id}/thumbnail" in html, page
         assert "罗山" not in html and "28栋" not in html, page
     # staff still see what they wrote
-    staff = login("district_admin").get(f"/files/{row.id}")
+    staff = login(world.admin).get(f"/files/{row.id}")
     assert "filename*=UTF-8''%E7%BD%97" in staff.headers["Content-Disposition"]
 
 
 def test_a_shared_photo_is_unshared_when_its_record_moves_to_another_project(app):
-    first, second = db.session.scalars(select(Project).order_by(Project.id).limit(2)).all()
+    first, second = make_project(), make_project()
     record = service_record(project=first)
     (row,) = files.attach_files([("a.jpg", jpeg())], service_record=record, is_shareable=True)
     db.session.commit()

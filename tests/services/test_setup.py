@@ -4,6 +4,7 @@ import itertools
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,22 @@ from sqlalchemy import func, select
 from app import create_app
 from app.demo import seed_demo
 from app.extensions import db
-from app.models import Area, Household, Member, Need, Project, Resource, User
+from app.models import (
+    Area,
+    Household,
+    Member,
+    Need,
+    NeedMatch,
+    Project,
+    Resource,
+    ServiceRecord,
+    StoredFile,
+    User,
+)
 from app.models import choices as c
 from app.services import casework
 from tests.conftest import config_for
+from tests.factories import area_named
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,6 +100,29 @@ def test_demo_statuses_match_their_history(app):
                 assert (after.from_status, after.to_status) in set(c.CASE_TRANSITIONS)
         else:
             assert household.status == "registered"
+
+
+@pytest.mark.demo
+def test_demo_matches_and_records_are_consistent(app):
+    """Demo matches and service records are spread over communities and streets, and
+    each resource's used capacity is exactly what its active matches take."""
+    for model in (NeedMatch, ServiceRecord):
+        communities = set(db.session.scalars(select(model.community_id)))
+        assert area_named("和平社区").id in communities
+        assert area_named("东郢社区").id in communities
+        streets = set(db.session.scalars(select(model.street_id)))
+        assert streets - {area_named("城东街道").id}
+    for resource in db.session.scalars(select(Resource)):
+        active = db.session.scalar(
+            select(func.coalesce(func.sum(NeedMatch.quantity), 0)).where(
+                NeedMatch.resource_id == resource.id, NeedMatch.status == "active"
+            )
+        )
+        assert Decimal(str(resource.used_quantity)) == Decimal(str(active)), resource.name
+    for match in db.session.scalars(select(NeedMatch).where(NeedMatch.status == "active")):
+        assert match.need.status in ("matched", "in_progress", "met")
+    shared = db.session.scalars(select(StoredFile).where(StoredFile.is_shareable.is_(True))).all()
+    assert shared and all(f.project_id is not None and f.kind == "photo" for f in shared)
 
 
 def test_no_accounts_exist_without_seed_or_create_user(backend):

@@ -12,43 +12,32 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (
     FundAccount,
-    Household,
     LedgerEntry,
-    Organisation,
     Pledge,
     Project,
-    ServiceRecord,
     User,
 )
 from app.services import sponsorship
 from app.validation import InvalidValue
 from tests.conftest import _make_app
-from tests.factories import area_named, user_named
+from tests.factories import (
+    make_community,
+    make_household,
+    make_organisation,
+    make_project,
+    make_service_record,
+    make_user,
+)
 
-# reads the demo district's rows; to be converted to tests/factories.py
-pytestmark = pytest.mark.demo
 
-
-def new_project(
-    budget="1000", community="东郢社区", status="open", summary="为社区困难家庭更换纱窗"
-) -> Project:
-    project = Project(
-        name=f"测试项目{db.session.scalar(select(db.func.count(Project.id))) + 1}",
-        level="community",
-        help_kind="service",
-        description="内部说明",
-        public_summary=summary,
-        budget=Decimal(budget),
-        status=status,
-        community=area_named(community),
-    )
-    db.session.add(project)
+def new_project(community, budget="1000", status="open", summary="为社区困难家庭更换纱窗"):
+    """A community project of ``community``, committed."""
+    project = make_project(community, budget=Decimal(budget), status=status, public_summary=summary)
     db.session.commit()
     return project
 
 
-def give(project, username="sponsor", amount="100", **kwargs) -> Pledge:
-    user = user_named(username)
+def give(project, user, amount="100", **kwargs) -> Pledge:
     return sponsorship.pledge(
         project, organisation=user.organisation, user=user, amount=amount, **kwargs
     )
@@ -67,34 +56,36 @@ def refused(fn, *args, **kwargs) -> str:
 
 
 # ------------------------------------------------------------------ pledging
-def test_partial_pledges_from_several_sponsors_share_a_project(app):
-    project = new_project("1000")
-    first = give(project, "sponsor", "300")
-    second = give(project, "sponsor2", "450.50", kind="in_kind", in_kind_description="冬衣50件")
+def test_partial_pledges_from_several_sponsors_share_a_project(world):
+    project = new_project(world.neighbour, "1000")
+    first = give(project, world.sponsor, "300")
+    second = give(
+        project, world.other_sponsor, "450.50", kind="in_kind", in_kind_description="冬衣50件"
+    )
     assert first.status == second.status == "pending"
     assert total(project) == Decimal("750.50")
     assert first.street_id == project.street_id and first.community_id == project.community_id
-    assert first.created_by_id == user_named("sponsor").id
+    assert first.created_by_id == world.sponsor.id
     assert second.in_kind_description == "冬衣50件"
 
 
-def test_an_over_pledge_is_refused_with_what_remains(app):
-    project = new_project("1000")
-    give(project, "sponsor", "700")
-    message = refused(give, project, "sponsor2", "300.01")
+def test_an_over_pledge_is_refused_with_what_remains(world):
+    project = new_project(world.neighbour, "1000")
+    give(project, world.sponsor, "700")
+    message = refused(give, project, world.other_sponsor, "300.01")
     assert "300.00 yuan remain" in message
     assert total(project) == Decimal("700")
     assert (
         db.session.scalar(select(db.func.count(Pledge.id)).where(Pledge.project_id == project.id))
         == 1
     )
-    give(project, "sponsor2", "300")  # exactly the rest is fine
+    give(project, world.other_sponsor, "300")  # exactly the rest is fine
     assert total(project) == Decimal("1000")
 
 
-def test_over_pledge_message_in_chinese(app):
-    project = new_project("500")
-    user = user_named("sponsor")
+def test_over_pledge_message_in_chinese(world):
+    project = new_project(world.neighbour, "500")
+    user = world.sponsor
     with pytest.raises(InvalidValue) as info, force_locale("zh_Hans_CN"):
         sponsorship.pledge(project, organisation=user.organisation, user=user, amount="600")
     with force_locale("zh_Hans_CN"):
@@ -102,71 +93,73 @@ def test_over_pledge_message_in_chinese(app):
 
 
 @pytest.mark.parametrize("amount", ["0", "-5", "12.345", "abc", "", None])
-def test_bad_amounts_are_refused(app, amount):
-    project = new_project()
+def test_bad_amounts_are_refused(world, amount):
+    project = new_project(world.neighbour)
     with pytest.raises(InvalidValue):
-        give(project, amount=amount)
+        give(project, world.sponsor, amount=amount)
     assert total(project) == 0
 
 
-def test_in_kind_needs_a_description(app):
-    project = new_project()
-    assert "Describe" in refused(give, project, kind="in_kind", in_kind_description="  ")
-    assert "money or in-kind" in refused(give, project, kind="shares")
+def test_in_kind_needs_a_description(world):
+    project = new_project(world.neighbour)
+    assert "Describe" in refused(
+        give, project, world.sponsor, kind="in_kind", in_kind_description="  "
+    )
+    assert "money or in-kind" in refused(give, project, world.sponsor, kind="shares")
     assert total(project) == 0
 
 
 @pytest.mark.parametrize("status", ["draft", "claimed", "in_progress", "completed", "cancelled"])
-def test_only_open_projects_take_pledges(app, status):
-    project = new_project(status=status)
-    assert "not open" in refused(give, project)
+def test_only_open_projects_take_pledges(world, status):
+    project = new_project(world.neighbour, status=status)
+    assert "not open" in refused(give, project, world.sponsor)
     assert total(project) == 0
 
 
-def test_an_open_project_without_a_summary_for_sponsors_takes_no_pledge(app):
-    project = new_project(summary="   ")
-    assert "not open" in refused(give, project)
+def test_an_open_project_without_a_summary_for_sponsors_takes_no_pledge(world):
+    project = new_project(world.neighbour, summary="   ")
+    assert "not open" in refused(give, project, world.sponsor)
 
 
-@pytest.mark.parametrize("username", ["admin", "chengdong", "worker", "manager"])
-def test_staff_do_not_pledge_on_a_sponsors_behalf(app, username):
-    project = new_project()
-    organisation = user_named("sponsor").organisation
+@pytest.mark.parametrize("who", ["admin", "clerk", "worker", "manager"])
+def test_staff_do_not_pledge_on_a_sponsors_behalf(world, who):
+    project = new_project(world.neighbour)
+    organisation = world.sponsor.organisation
     message = refused(
         sponsorship.pledge,
         project,
         organisation=organisation,
-        user=user_named(username),
+        user=getattr(world, who),
         amount="10",
     )
     assert "Only a sponsor account of this organisation" in message
     assert total(project) == 0
 
 
-def test_a_sponsor_cannot_pledge_for_another_organisation(app):
-    project = new_project()
-    other = user_named("sponsor2").organisation
+def test_a_sponsor_cannot_pledge_for_another_organisation(world):
+    project = new_project(world.neighbour)
+    other = world.other_sponsor.organisation
     message = refused(
-        sponsorship.pledge, project, organisation=other, user=user_named("sponsor"), amount="10"
+        sponsorship.pledge, project, organisation=other, user=world.sponsor, amount="10"
     )
     assert "Only a sponsor account" in message
 
 
-def test_an_inactive_sponsor_account_cannot_pledge(app):
-    project = new_project()
-    user = user_named("sponsor")
+def test_an_inactive_sponsor_account_cannot_pledge(world):
+    project = new_project(world.neighbour)
+    user = world.sponsor
     user.is_active = False
     db.session.commit()
-    assert "Only a sponsor account" in refused(give, project)
+    assert "Only a sponsor account" in refused(give, project, world.sponsor)
 
 
-def test_sequential_pledges_never_pass_the_budget(app):
+def test_sequential_pledges_never_pass_the_budget(world):
     """The rule the concurrent test checks, one pledge after another (SQLite too)."""
-    project = new_project("1000")
+    project = new_project(world.neighbour, "1000")
     outcomes = []
     for i in range(50):
         try:
-            give(project, "sponsor" if i % 2 else "sponsor2", "30")
+            give(project, world.sponsor if i % 2 else world.other_sponsor, "30")
             outcomes.append(True)
         except InvalidValue:
             outcomes.append(False)
@@ -175,16 +168,16 @@ def test_sequential_pledges_never_pass_the_budget(app):
 
 
 # ------------------------------------------------------------------ deciding
-def test_approving_adds_the_sponsor_and_claims_only_when_covered(app):
-    project = new_project("1000")
-    a = give(project, "sponsor", "600")
-    b = give(project, "sponsor2", "400")
-    clerk = user_named("chengdong")
+def test_approving_adds_the_sponsor_and_claims_only_when_covered(world):
+    project = new_project(world.neighbour, "1000")
+    a = give(project, world.sponsor, "600")
+    b = give(project, world.other_sponsor, "400")
+    clerk = world.clerk
     sponsorship.approve_pledge(a, user=clerk, note="已核实")
     db.session.expire_all()
     project = db.session.get(Project, project.id)
     assert project.status == "open"
-    assert [o.name for o in project.sponsors] == ["合肥恒信建材有限公司"]
+    assert project.sponsors == [world.sponsor.organisation]
     a = db.session.get(Pledge, a.id)
     assert (a.status, a.decided_by_id, a.decision_note) == ("approved", clerk.id, "已核实")
     assert a.decided_at is not None
@@ -193,22 +186,22 @@ def test_approving_adds_the_sponsor_and_claims_only_when_covered(app):
     db.session.expire_all()
     project = db.session.get(Project, project.id)
     assert project.status == "claimed"
-    assert {o.name for o in project.sponsors} == {"合肥恒信建材有限公司", "安徽瑞丰食品有限公司"}
+    assert set(project.sponsors) == {world.sponsor.organisation, world.other_sponsor.organisation}
     assert project.pledged_total == Decimal("1000")
 
 
-def test_pending_pledges_covering_the_budget_do_not_claim_the_project(app):
-    project = new_project("1000")
-    a = give(project, "sponsor", "500")
-    give(project, "sponsor2", "500")
-    sponsorship.approve_pledge(a, user=user_named("admin"))
+def test_pending_pledges_covering_the_budget_do_not_claim_the_project(world):
+    project = new_project(world.neighbour, "1000")
+    a = give(project, world.sponsor, "500")
+    give(project, world.other_sponsor, "500")
+    sponsorship.approve_pledge(a, user=world.admin)
     assert db.session.get(Project, project.id).status == "open"
 
 
-def test_rejecting_needs_a_note_and_returns_the_amount(app):
-    project = new_project("1000")
-    p = give(project, "sponsor", "800")
-    clerk = user_named("chengdong")
+def test_rejecting_needs_a_note_and_returns_the_amount(world):
+    project = new_project(world.neighbour, "1000")
+    p = give(project, world.sponsor, "800")
+    clerk = world.clerk
     assert "Say why" in refused(sponsorship.reject_pledge, p, user=clerk, note=" ")
     assert total(project) == Decimal("800")
     p = db.session.get(Pledge, p.id)
@@ -217,55 +210,49 @@ def test_rejecting_needs_a_note_and_returns_the_amount(app):
     p = db.session.get(Pledge, p.id)
     assert (p.status, p.decision_note, p.decided_by_id) == ("rejected", "物资规格不符", clerk.id)
     assert total(project) == 0
-    give(project, "sponsor2", "1000")  # the budget is open again
+    give(project, world.other_sponsor, "1000")  # the budget is open again
 
 
-def test_a_decision_is_made_once(app):
-    project = new_project("1000")
-    p = give(project, "sponsor", "100")
-    sponsorship.reject_pledge(p, user=user_named("admin"), note="重复")
+def test_a_decision_is_made_once(world):
+    project = new_project(world.neighbour, "1000")
+    p = give(project, world.sponsor, "100")
+    sponsorship.reject_pledge(p, user=world.admin, note="重复")
     p = db.session.get(Pledge, p.id)
+    assert "already been decided" in refused(sponsorship.approve_pledge, p, user=world.admin)
     assert "already been decided" in refused(
-        sponsorship.approve_pledge, p, user=user_named("admin")
-    )
-    assert "already been decided" in refused(
-        sponsorship.reject_pledge, p, user=user_named("admin"), note="again"
+        sponsorship.reject_pledge, p, user=world.admin, note="again"
     )
     assert total(project) == 0  # returned once, not twice
 
 
-@pytest.mark.parametrize("username", ["mingguang", "worker", "manager", "sponsor", "sponsor2"])
-def test_only_the_streets_clerk_or_the_admin_decide(app, username):
-    project = new_project("1000")
-    p = give(project, "sponsor", "100")
-    message = refused(sponsorship.approve_pledge, p, user=user_named(username))
+@pytest.mark.parametrize("who", ["far_clerk", "worker", "manager", "sponsor", "other_sponsor"])
+def test_only_the_streets_clerk_or_the_admin_decide(world, who):
+    project = new_project(world.neighbour, "1000")
+    p = give(project, world.sponsor, "100")
+    message = refused(sponsorship.approve_pledge, p, user=getattr(world, who))
     assert "Only a clerk of the project's street" in message
-    refused(sponsorship.reject_pledge, p, user=user_named(username), note="no")
+    refused(sponsorship.reject_pledge, p, user=getattr(world, who), note="no")
     db.session.expire_all()
     assert db.session.get(Pledge, p.id).status == "pending"
     assert total(project) == Decimal("100")
 
 
-def test_a_pledge_on_a_project_no_longer_open_can_only_be_rejected(app):
-    project = new_project("1000")
-    p = give(project, "sponsor", "100")
+def test_a_pledge_on_a_project_no_longer_open_can_only_be_rejected(world):
+    project = new_project(world.neighbour, "1000")
+    p = give(project, world.sponsor, "100")
     project = db.session.get(Project, project.id)
     project.status = "cancelled"
     db.session.commit()
-    assert "reject the pledge instead" in refused(
-        sponsorship.approve_pledge, p, user=user_named("admin")
-    )
-    sponsorship.reject_pledge(
-        db.session.get(Pledge, p.id), user=user_named("admin"), note="项目取消"
-    )
+    assert "reject the pledge instead" in refused(sponsorship.approve_pledge, p, user=world.admin)
+    sponsorship.reject_pledge(db.session.get(Pledge, p.id), user=world.admin, note="项目取消")
     assert total(project) == 0
 
 
 # ------------------------------------------------------------------ withdrawing
-def test_the_sponsor_withdraws_a_pending_pledge(app):
-    project = new_project("1000")
-    p = give(project, "sponsor", "250")
-    sponsor = user_named("sponsor")
+def test_the_sponsor_withdraws_a_pending_pledge(world):
+    project = new_project(world.neighbour, "1000")
+    p = give(project, world.sponsor, "250")
+    sponsor = world.sponsor
     sponsorship.withdraw_pledge(p, user=sponsor)
     db.session.expire_all()
     p = db.session.get(Pledge, p.id)
@@ -273,34 +260,34 @@ def test_the_sponsor_withdraws_a_pending_pledge(app):
     assert total(project) == 0
 
 
-@pytest.mark.parametrize("username", ["sponsor2", "chengdong", "admin"])
-def test_only_the_pledging_organisation_withdraws(app, username):
-    project = new_project("1000")
-    p = give(project, "sponsor", "250")
+@pytest.mark.parametrize("who", ["other_sponsor", "clerk", "admin"])
+def test_only_the_pledging_organisation_withdraws(world, who):
+    project = new_project(world.neighbour, "1000")
+    p = give(project, world.sponsor, "250")
     assert "Only the pledging organisation" in refused(
-        sponsorship.withdraw_pledge, p, user=user_named(username)
+        sponsorship.withdraw_pledge, p, user=getattr(world, who)
     )
     assert total(project) == Decimal("250")
 
 
-def test_an_approved_pledge_cannot_be_withdrawn_by_the_sponsor(app):
-    project = new_project("1000")
-    p = give(project, "sponsor", "250")
-    sponsorship.approve_pledge(p, user=user_named("chengdong"))
+def test_an_approved_pledge_cannot_be_withdrawn_by_the_sponsor(world):
+    project = new_project(world.neighbour, "1000")
+    p = give(project, world.sponsor, "250")
+    sponsorship.approve_pledge(p, user=world.clerk)
     p = db.session.get(Pledge, p.id)
     assert "contact the street office" in refused(
-        sponsorship.withdraw_pledge, p, user=user_named("sponsor")
+        sponsorship.withdraw_pledge, p, user=world.sponsor
     )
     assert total(project) == Decimal("250")
     assert db.session.get(Pledge, p.id).status == "approved"
 
 
 # ------------------------------------------------------------------ receiving
-def test_in_kind_support_is_marked_received_by_staff(app):
-    project = new_project("1000")
-    goods = give(project, "sponsor", "300", kind="in_kind", in_kind_description="轮椅2台")
-    money = give(project, "sponsor2", "300")
-    clerk = user_named("chengdong")
+def test_in_kind_support_is_marked_received_by_staff(world):
+    project = new_project(world.neighbour, "1000")
+    goods = give(project, world.sponsor, "300", kind="in_kind", in_kind_description="轮椅2台")
+    money = give(project, world.other_sponsor, "300")
+    clerk = world.clerk
     assert "Only an approved pledge" in refused(
         sponsorship.mark_received, goods, user=clerk, received_on=dt.date.today()
     )
@@ -314,7 +301,7 @@ def test_in_kind_support_is_marked_received_by_staff(app):
         received_on=dt.date.today() + dt.timedelta(days=2),
     )
     assert "Only a clerk" in refused(
-        sponsorship.mark_received, goods, user=user_named("mingguang"), received_on=dt.date.today()
+        sponsorship.mark_received, goods, user=world.far_clerk, received_on=dt.date.today()
     )
     sponsorship.mark_received(goods, user=clerk, received_on=dt.date(2026, 1, 5))
     assert db.session.get(Pledge, goods.id).received_on == dt.date(2026, 1, 5)
@@ -330,9 +317,9 @@ def test_in_kind_support_is_marked_received_by_staff(app):
 
 
 # ------------------------------------------------------------------ the budget
-def test_the_budget_cannot_drop_below_what_is_pledged(app):
-    project = new_project("1000")
-    give(project, "sponsor", "600")
+def test_the_budget_cannot_drop_below_what_is_pledged(world):
+    project = new_project(world.neighbour, "1000")
+    give(project, world.sponsor, "600")
     project = db.session.get(Project, project.id)
     project.budget = Decimal("500")
     with pytest.raises(InvalidValue, match="600"):
@@ -340,10 +327,8 @@ def test_the_budget_cannot_drop_below_what_is_pledged(app):
     db.session.rollback()
 
 
-def test_the_summary_for_sponsors_names_no_beneficiary(app):
-    household = db.session.scalar(
-        select(Household).where(Household.community_id == area_named("东郢社区").id)
-    )
+def test_the_summary_for_sponsors_names_no_beneficiary(world):
+    household = make_household(world.neighbour)
     project = Project(
         name="到户助餐",
         level="household",
@@ -351,7 +336,7 @@ def test_the_summary_for_sponsors_names_no_beneficiary(app):
         public_summary=f"为{household.head_name}送午餐",
         budget=Decimal("100"),
         status="draft",
-        community=area_named("东郢社区"),
+        community=world.neighbour,
         beneficiaries=[household],
     )
     db.session.add(project)
@@ -359,24 +344,24 @@ def test_the_summary_for_sponsors_names_no_beneficiary(app):
         db.session.flush()
     db.session.rollback()
     with pytest.raises(InvalidValue):
-        new_project(summary="联系电话13812345678")
+        new_project(world.neighbour, summary="联系电话13812345678")
     db.session.rollback()
     assert db.session.scalar(select(Project.id).where(Project.public_summary.like("%138%"))) is None
 
 
 # ------------------------------------------------------------------ concurrency
-def test_fifty_sponsors_pledging_at_once_never_pass_the_budget(app, backend):
+def test_fifty_sponsors_pledging_at_once_never_pass_the_budget(world, app, backend):
     """50 pledges of 30 yuan on a 1000-yuan budget, each in its own thread, app
     context, session and connection: exactly 33 succeed, the rest are told what
     remains, and the stored total never passes the budget."""
     if backend.name != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL (SQLite runs one writer at a time)")
-    project_id = new_project("1000").id
+    project_id = new_project(world.neighbour, "1000").id
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     workers = _make_app(
         url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 50, "max_overflow": 0, "pool_timeout": 60}
     )
-    sponsor_ids = [user_named("sponsor").id, user_named("sponsor2").id]
+    sponsor_ids = [world.sponsor.id, world.other_sponsor.id]
     start = threading.Barrier(50)
     results: list = []
     lock = threading.Lock()
@@ -432,26 +417,17 @@ def _post_disbursement(project, amount, account):
     return entry
 
 
-def _new_sponsor(username, org_name) -> User:
-    org = Organisation(name=org_name, kind="enterprise")
-    user = User(username=username, full_name=username, role="sponsor", organisation=org)
-    user.set_password("x" * 12)
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
-def test_impact_counts_money_and_reach(app):
-    mine, other = _new_sponsor("s-a", "甲企业"), _new_sponsor("s-b", "乙企业")
-    a = new_project("1000", community="东郢社区")
-    b = new_project("2000", community="新海社区")
-    untouched = new_project("3000", community="和平社区")
-    pa = give(a, "s-a", "600")
-    give(a, "s-b", "400")
-    pb = give(b, "s-a", "500", kind="in_kind", in_kind_description="米面油")
-    give(b, "s-a", "100")  # stays pending
-    give(untouched, "s-b", "100")
-    admin = user_named("admin")
+def test_impact_counts_money_and_reach(world):
+    mine, other = make_user("sponsor"), make_user("sponsor")
+    a = new_project(world.neighbour, "1000")
+    b = new_project(make_community(world.street), "2000")
+    untouched = new_project(world.community, "3000")
+    pa = give(a, mine, "600")
+    give(a, other, "400")
+    pb = give(b, mine, "500", kind="in_kind", in_kind_description="米面油")
+    give(b, mine, "100")  # stays pending
+    give(untouched, other, "100")
+    admin = world.admin
     for p in db.session.scalars(select(Pledge).where(Pledge.project_id == a.id)).all():
         sponsorship.approve_pledge(p, user=admin)
     sponsorship.approve_pledge(db.session.get(Pledge, pb.id), user=admin)
@@ -475,13 +451,9 @@ def test_impact_counts_money_and_reach(app):
             posted_on=dt.date(2026, 3, 2),
         )
     )
-    heping = db.session.scalars(
-        select(Household).where(Household.community_id == area_named("和平社区").id)
-    ).all()
-    for household in heping[:2]:  # the same household twice counts once
-        db.session.add_all(
-            ServiceRecord(household=household, project=b, description="送米面油") for _ in range(2)
-        )
+    for household in (make_household(world.community), make_household(world.community)):
+        for _ in range(2):  # the same household twice counts once
+            make_service_record(household, project=b, description="送米面油")
     db.session.commit()
 
     impact = sponsorship.sponsor_impact(mine.organisation)
@@ -495,7 +467,7 @@ def test_impact_counts_money_and_reach(app):
     assert set(by_id) == {a.id, b.id}
     assert (by_id[a.id].spent, by_id[a.id].approved, by_id[a.id].own_approved) == (400, 1000, 600)
     assert (by_id[b.id].pledged, by_id[b.id].remaining, by_id[b.id].received) == (600, 1400, 500)
-    # two served households of 和平社区; communities: 和平, 东郢, 新海
+    # two served households of the worker's community; communities: that one, a's and b's
     assert impact.households_reached == 2
     assert impact.communities_reached == 3
 
@@ -506,8 +478,7 @@ def test_impact_counts_money_and_reach(app):
 
 
 def test_an_organisation_without_support_has_zero_impact(app):
-    org = Organisation(name="新来的爱心企业", kind="enterprise")
-    db.session.add(org)
+    org = make_organisation("enterprise")
     db.session.commit()
     impact = sponsorship.sponsor_impact(org)
     assert (impact.pledged, impact.spent, impact.projects, impact.households_reached) == (
