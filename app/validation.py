@@ -6,7 +6,7 @@ whose message is a lazy string in the user's language.
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 
@@ -91,6 +91,17 @@ def normalize_money(value, *, allow_none: bool = True) -> Decimal | None:
     if amount != amount.quantize(Decimal("0.01")):
         raise InvalidValue(_l("An amount has at most two decimal places."))
     return amount
+
+
+def format_yuan(value) -> str:
+    """The one way an amount is shown, everywhere (lists, details, cards, messages):
+    ``¥38,900.00``; a negative amount ``-¥300.00``; no amount, an empty string.
+    Exports keep amounts as numbers instead."""
+    if value is None or value == "":
+        return ""
+    amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}¥{abs(amount):,.2f}"
 
 
 def check_not_future(value: dt.date | None, today: dt.date | None = None):
