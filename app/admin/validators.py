@@ -1,9 +1,14 @@
 """WTForms validators wrapping the shared rules in ``app.validation``, so a bad value
 gets its message beside the field before anything is saved."""
 
+from flask import url_for
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
 from wtforms.validators import ValidationError
 
+from app import throttle
+from app.services import people
 from app.validation import (
     InvalidValue,
     check_not_future,
@@ -32,27 +37,32 @@ not_future = _wrap(check_not_future)
 
 
 def _registration_clash(form, field, own_kind: str):
-    """The message for an ID number already registered to another record, or None."""
+    """The message for an ID number already registered to another record, or None.
+
+    The same rule as every save (``Household``/``Member`` check it on flush); said
+    here early, beside the field, with a link when the other record is in the user's
+    area. Unchanged numbers are not checked again (the record's own). Throttled and
+    logged: the answer tells whether a person is known to the district."""
     if not field.data:
         return None
     try:
         number = normalize_id_number(field.data)
     except InvalidValue:
         return None  # the format validator reports it
-    from app.services.people import registration_of
-
-    found = registration_of(number)
-    if found is None:
-        return None
-    kind, record_id = found
+    original = getattr(field, "object_data", None)
+    if original and original == number:
+        return None  # the record's own number, saved back
+    if not throttle.allow_id_number_check():
+        return throttle.TOO_MANY_ID_CHECKS
     current = getattr(form, "_obj", None)
-    if kind == own_kind and current is not None and current.id == record_id:
+    own = (own_kind, current.id) if current is not None and current.id else None
+    clash = people.clash_for(number, current_user, own=own)
+    if clash is None:
         return None
-    if kind == "member":
-        return _l("This person is already registered as a member of a household.")
-    if own_kind == "head":
-        return _l("A household with this head of household is already registered.")
-    return _l("This person is already registered as a head of household.")
+    if clash.household_id is None:
+        return clash.message
+    link = url_for("household.details_view", id=clash.household_id)
+    return Markup('{} <a href="{}">{}</a>').format(clash.message, link, _l("Open it"))
 
 
 def unique_head_id_number(form, field):
@@ -63,6 +73,7 @@ def unique_head_id_number(form, field):
 
 
 def unique_member_id_number(form, field):
+    """A member is nobody else's member and no household's head."""
     message = _registration_clash(form, field, "member")
     if message:
         raise ValidationError(message)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     inspect,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, validates
 
@@ -44,6 +45,59 @@ from app.validation import (
     normalize_money,
     normalize_phone,
 )
+
+
+class DuplicateRegistration(InvalidValue):
+    """The ID number is already registered in the district (``kind``: "head" or
+    "member"; ``record_id``: the other household or member). Raised on save; what the
+    user is told about the other record depends on their area (``services.people``)."""
+
+    def __init__(self, kind: str, record_id: int | None, field: str):
+        self.kind, self.record_id, self.field = kind, record_id, field
+        super().__init__(_l("This ID number is already registered in the district."))
+
+
+def find_registration(
+    session, number: str | None, *, not_this=None
+) -> tuple[str, int | None] | None:
+    """("head", household id) or ("member", member id) of whoever has ``number`` in the
+    district — saved, or about to be saved in this session — other than ``not_this``.
+    Deliberately unscoped: a person is registered once, whichever street holds them."""
+    if not number:
+        return None
+    for obj in list(session.new) + list(session.dirty):
+        if obj is not_this and obj is not None:
+            continue
+        if isinstance(obj, Household) and obj.head_id_number == number:
+            return "head", obj.id
+        if isinstance(obj, Member) and obj.id_number == number and obj not in session.deleted:
+            return "member", obj.id
+    heads = select(Household.id).where(Household.head_id_number == number)
+    members = select(Member.id).where(Member.id_number == number)
+    if isinstance(not_this, Household) and not_this.id is not None:
+        heads = heads.where(Household.id != not_this.id)
+    if isinstance(not_this, Member) and not_this.id is not None:
+        members = members.where(Member.id != not_this.id)
+    gone = {o.id for o in session.deleted if isinstance(o, Member)}
+    with session.no_autoflush:
+        head = session.scalar(heads.limit(1))
+        if head is not None:
+            return "head", head
+        member = session.scalar(members.limit(1))
+    if member is not None and member not in gone:
+        return "member", member
+    return None
+
+
+def check_registered_once(obj, number: str | None, field: str) -> None:
+    """A person is the head of one household or a member of one, never both or twice."""
+    session = object_session(obj)
+    if session is None or not number:
+        return
+    found = find_registration(session, number, not_this=obj)
+    if found is not None:
+        raise DuplicateRegistration(*found, field=field)
+
 
 household_categories = Table(
     "household_categories",
@@ -192,6 +246,8 @@ class Household(AreaOwnedMixin, TrackedMixin, db.Model):
             self.check_intake()
         if not is_new and has_changed(self, "status"):
             self.check_status_change(session)
+        if is_new or has_changed(self, "head_id_number"):
+            check_registered_once(self, self.head_id_number, "head_id_number")
 
     def check_intake(self) -> None:
         """Referral channels need a referrer (an organisation or a person); a household
@@ -297,6 +353,12 @@ class Member(HouseholdPartMixin, TrackedMixin, db.Model):
     @property
     def masked_id_number(self) -> str:
         return mask_id_number(self.id_number)
+
+    def check_consistency(self) -> None:
+        """Before every flush that writes this member: registered once in the district."""
+        session = object_session(self)
+        if session is not None and (self in session.new or has_changed(self, "id_number")):
+            check_registered_once(self, self.id_number, "id_number")
 
     def __str__(self) -> str:
         return self.name

@@ -146,6 +146,12 @@ def errors_on(html: str) -> list[str]:
 
 
 # ------------------------------------------------------- template records
+def _household_with_a_member(world):
+    household = make_household(world.community, head_phone="13900001111")
+    make_member(household)  # its inline row is posted back with its own ID number
+    return household
+
+
 def _plan_month(world):
     plan = make_support_plan(make_household(world.community))
     return plan.months[0]
@@ -154,7 +160,7 @@ def _plan_month(world):
 #: one valid record per model, inside the worker's community (so inside every staff
 #: role's area); a new model view needs one line here
 TEMPLATES = {
-    Household: lambda w: make_household(w.community, head_phone="13900001111"),
+    Household: lambda w: _household_with_a_member(w),
     Member: lambda w: make_member(make_household(w.community)),
     Need: lambda w: make_need(make_household(w.community)),
     Assessment: lambda w: make_assessment(make_household(w.community)),
