@@ -9,6 +9,10 @@ on the model), so neither can be side-stepped by a form that forgot it.
 - A case's status moves only along ``CASE_TRANSITIONS``, and every move is recorded
   as a ``CaseTransition`` (who, when, from, to, why). Closing and reopening need a note.
 - Recording a home visit of a ``registered`` household moves it to ``assessed``.
+
+``transition_case`` and ``record_assessment`` flush; the caller commits (the household
+route, the assessment form, the CLI), so that one can call the other inside a single
+transaction, as ``app/services/transaction.py`` describes.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@
   refuses the lot, and files written by a transaction that rolls back are removed;
 - "needs met" (optional) marks every need served as met on the delivery date.
 
-Services flush; the caller commits.
+Services flush; the caller commits (Flask-Admin's save of the record form, the file
+routes, the demo seed), as ``app/services/transaction.py`` describes.
 """
 
 from __future__ import annotations

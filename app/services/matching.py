@@ -24,7 +24,8 @@ matched or in progress may take further resources; a met or withdrawn need takes
 none). Releasing the last active match of a ``matched`` or ``in_progress`` need puts
 it back to ``open``.
 
-Services flush; the caller commits (one transaction per user action).
+Services flush; the caller commits (one transaction per user action: the matching
+routes, the demo seed), as ``app/services/transaction.py`` describes.
 """
 
 from __future__ import annotations

@@ -22,8 +22,10 @@ The rules:
 - In-kind pledges are marked received by staff (``mark_received``). Money pledges are
   received when the special fund's donation posting links the pledge (the fund service
   sets ``received_on``).
-- Every change records who, when and the note; each function is one transaction
-  (committed on success, rolled back on a refusal).
+- Every change records who, when and the note; each of ``pledge``,
+  ``approve_pledge``, ``reject_pledge``, ``withdraw_pledge`` and ``mark_received`` is
+  one transaction (``@transactional`` from ``app/services/transaction.py``: committed
+  on success, rolled back on a refusal).
 
 ``sponsor_impact(organisation)`` sums up, as amounts and counts only, what an
 organisation's support achieved.
@@ -52,6 +54,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.choices import PLEDGE_KINDS, SPONSOR_ORGANISATION_KINDS, values
+from app.services.transaction import transactional
 from app.validation import InvalidValue, check_not_future, normalize_money
 
 CENT = Decimal("0.01")
@@ -69,22 +72,6 @@ def _clean_text(value, *, limit=NOTE_MAX) -> str | None:
 
 def _yuan(amount) -> str:
     return f"{Decimal(amount or 0).quantize(CENT)}"
-
-
-def _transaction(fn):
-    """Run ``fn`` as one transaction: commit on success, roll back on any error."""
-
-    def wrapper(*args, **kwargs):
-        try:
-            result = fn(*args, **kwargs)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-        return result
-
-    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-    return wrapper
 
 
 def _lock_project(project_id: int) -> Project:
@@ -127,7 +114,7 @@ def check_sponsor(user, organisation: Organisation) -> None:
         raise InvalidValue(_l("This organisation cannot sponsor projects."))
 
 
-@_transaction
+@transactional
 def pledge(
     project: Project,
     *,
@@ -232,7 +219,7 @@ def approved_total(project_id: int) -> Decimal:
     ) or Decimal("0")
 
 
-@_transaction
+@transactional
 def approve_pledge(pledge_row: Pledge, *, user, note: str | None = None) -> Pledge:
     """Approve a pending pledge; the organisation becomes a sponsor of the project, and
     the project is "claimed" once approved pledges cover its whole budget."""
@@ -266,7 +253,7 @@ def _release(pledge_row: Pledge, status: str, user, note: str | None) -> None:
     db.session.expire(pledge_row.project, ["pledged_total"])
 
 
-@_transaction
+@transactional
 def reject_pledge(pledge_row: Pledge, *, user, note: str | None) -> Pledge:
     """Reject a pending pledge, saying why; its amount is open for pledges again."""
     _check_decider(pledge_row, user)
@@ -277,7 +264,7 @@ def reject_pledge(pledge_row: Pledge, *, user, note: str | None) -> Pledge:
     return pledge_row
 
 
-@_transaction
+@transactional
 def withdraw_pledge(pledge_row: Pledge, *, user, note: str | None = None) -> Pledge:
     """The pledging sponsor takes back a pledge that is still pending."""
     if (
@@ -296,7 +283,7 @@ def withdraw_pledge(pledge_row: Pledge, *, user, note: str | None = None) -> Ple
     return pledge_row
 
 
-@_transaction
+@transactional
 def mark_received(pledge_row: Pledge, *, user, received_on: dt.date) -> Pledge:
     """Staff confirm that approved in-kind support arrived."""
     _check_decider(pledge_row, user)
