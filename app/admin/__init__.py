@@ -1,5 +1,7 @@
 """Builds the admin panel and registers every view, in one list."""
 
+from pathlib import Path
+
 from flask import abort, redirect, request, session, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
@@ -31,7 +33,7 @@ from app.models import (
 )
 from app.models.choices import ROLES, label
 from app.urls import safe_redirect_target
-from app.validation import parse_id
+from app.validation import format_yuan, parse_id
 
 
 class LandingView(GatedView, AdminIndexView):
@@ -65,7 +67,28 @@ class LandingView(GatedView, AdminIndexView):
             if street is None or street.level != "street":
                 abort(404)
             session["street_id"] = street.id
-        return redirect(safe_redirect_target(request.form.get("next"), url_for(".index")))
+        target = safe_redirect_target(request.form.get("next"), url_for(".index"))
+        return redirect(_list_of(target))
+
+
+def _list_of(path: str) -> str:
+    """The list (or index) page of the view that serves ``path``: after the street
+    changes, a record's page may lie outside it, and its id is not in ``path``."""
+    from flask import current_app
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.routing import BuildError
+
+    try:
+        endpoint, _args = current_app.url_map.bind("").match(path.split("?")[0])
+    except HTTPException:
+        return url_for("admin.index")
+    blueprint = endpoint.partition(".")[0]
+    for name in ("index_view", "index"):
+        try:
+            return url_for(f"{blueprint}.{name}")
+        except BuildError:
+            continue
+    return url_for("admin.index")
 
 
 def init_admin(app) -> Admin:
@@ -86,6 +109,8 @@ def init_admin(app) -> Admin:
         theme=Bootstrap4Theme(base_template="yijia_master.html", swatch="default"),
         index_view=LandingView(name=_l("Home"), url="/admin"),
         csp_nonce_generator=csp_nonce,  # every <script> of Flask-Admin's templates
+        # our admin.po: Flask-Admin's messages that its own zh_Hans_CN catalog lacks
+        translations_path=str(Path(app.root_path) / "translations"),
     )
     records, projects, settings = _l("Records"), _l("Projects"), _l("Settings")
     fund = _l("Special fund")
@@ -154,6 +179,9 @@ def init_admin(app) -> Admin:
         view.check_declarations()  # a route without a permission stops the start-up
         admin.add_view(view)
     admin.index_view.check_declarations()
+
+    # every amount in every template: {{ amount|yuan }} → ¥38,900.00
+    app.add_template_filter(format_yuan, "yuan")
 
     @app.context_processor
     def locale_helpers():

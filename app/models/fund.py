@@ -47,7 +47,7 @@ from app.models.choices import (
     check_in,
 )
 from app.models.household import HouseholdPartMixin
-from app.validation import InvalidValue, normalize_money, normalize_phone
+from app.validation import InvalidValue, format_yuan, normalize_money, normalize_phone
 
 
 class Pledge(TrackedMixin, db.Model):
@@ -99,7 +99,7 @@ class Pledge(TrackedMixin, db.Model):
         return amount
 
     def __str__(self) -> str:
-        return f"{self.organisation} · {self.amount_yuan}"
+        return f"{self.organisation} · {format_yuan(self.amount_yuan)}"
 
 
 class FundAccount(db.Model):
@@ -225,7 +225,7 @@ class LedgerEntry(db.Model):
         return ""
 
     def __str__(self) -> str:
-        return f"#{self.id} {self.posted_on:%Y-%m-%d} {self.signed_amount}"
+        return f"#{self.id} {self.posted_on:%Y-%m-%d} {format_yuan(self.signed_amount)}"
 
 
 class SupportPlan(HouseholdPartMixin, TrackedMixin, db.Model):

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Household, Pledge, Project, ServiceRecord, User
 from app.services import files, sponsorship
+from app.validation import format_yuan
 from tests.conftest import ROLES
 from tests.factories import area_named, jpeg, user_named
 
@@ -388,8 +389,8 @@ def test_staff_project_pages_show_pledged_and_remaining(shared_app, shared_login
     )
     client = shared_login("district_admin")
     page = client.get(f"/admin/project/details/?id={project.id}").text
-    assert f"{project.pledged_total:.2f}" in page
-    assert f"{project.budget - project.pledged_total:.2f}" in page
+    assert format_yuan(project.pledged_total) in page
+    assert format_yuan(project.budget - project.pledged_total) in page
     listing = client.get("/admin/project/?page_size=100").text
     assert "已认领金额" in listing or "Pledged" in listing
 

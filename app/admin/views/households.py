@@ -53,7 +53,10 @@ class MemberInline(InlineFormAdmin):
         "id_number": {"validators": [validators.id_number]},
         "disability_grade": {"coerce": lambda v: int(v) if v else None},
     }
-    column_labels = {name: COMMON_LABELS[name] for name in form_columns if name != "id"}
+    column_labels = {
+        **{name: COMMON_LABELS[name] for name in form_columns if name != "id"},
+        "name": _l("Full name"),  # a person's 姓名, not a thing's 名称
+    }
 
 
 class HouseholdView(ScopedModelView):
@@ -65,6 +68,7 @@ class HouseholdView(ScopedModelView):
         "monthly_income": "hidden",
         "existing_support": "hidden",
     }
+    money_columns = ("monthly_income",)
     choices = {
         "status": c.HOUSEHOLD_STATUSES,
         "intake_channel": c.INTAKE_CHANNELS,
@@ -299,6 +303,7 @@ class HouseholdView(ScopedModelView):
 
 class MemberView(ScopedModelView):
     personal_columns = {"id_number": "id", "health": "hidden"}
+    column_labels = {"name": _l("Full name")}  # a person's 姓名, not a thing's 名称
     choices = {
         "relation": c.RELATIONS,
         "gender": c.GENDERS,

@@ -65,6 +65,7 @@ class PledgeView(ScopedModelView):
     view_permission = Permission.SEE_STAFF_PROJECTS
     allow_create = allow_edit = allow_delete = False
     choices = {"status": c.PLEDGE_STATUSES, "kind": c.PLEDGE_KINDS}
+    money_columns = ("amount_yuan",)
     column_labels = PLEDGE_LABELS
     column_formatters = TIME_FORMATTERS
     column_list = (
@@ -177,6 +178,7 @@ class SponsorPledgeView(ScopedModelView):
     view_permission = Permission.USE_SPONSOR_PORTAL
     allow_create = allow_edit = allow_delete = allow_export = False
     choices = {"status": c.PLEDGE_STATUSES, "kind": c.PLEDGE_KINDS}
+    money_columns = ("amount_yuan",)
     column_labels = PLEDGE_LABELS
     column_formatters = TIME_FORMATTERS
     column_list = (

@@ -26,7 +26,7 @@ from app.extensions import db
 from app.models import Area, Project
 from app.models import choices as c
 from app.services import sponsorship
-from app.validation import InvalidValue
+from app.validation import InvalidValue, format_yuan
 
 PLEDGE_COLUMN_LABELS = {
     "pledged_total": _l("Pledged (yuan)"),
@@ -55,6 +55,7 @@ class _ProjectViewBase(ScopedModelView):
     """What both project views share: vocabularies, filters, eager loading."""
 
     choices = PROJECT_CHOICES
+    money_columns = ("budget", "pledged_total", "remaining_budget")
     column_filters = _project_filters()
 
     def eager(self, query):
@@ -74,7 +75,7 @@ def _format_pledges(_view, _context, model, _name):
     return Markup(
         "<br>".join(
             f'<a href="{url_for("pledge.details_view", id=p.id)}">'
-            f"{escape(p.organisation.name)} · {escape(p.amount_yuan)} · "
+            f"{escape(p.organisation.name)} · {format_yuan(p.amount_yuan)} · "
             f"{escape(c.label(c.PLEDGE_STATUSES, p.status))}</a>"
             for p in model.pledges
         )

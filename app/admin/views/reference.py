@@ -25,7 +25,10 @@ class AreaView(ScopedModelView):
 
 
 class HardshipCategoryView(ScopedModelView):
-    column_list = ("id", "code", "name", "sort_order", "is_active")
+    # the code (dibao, tekun …) is for imports and the CLI; people read the name, and
+    # the administrator sets the code in the form
+    column_list = ("id", "name", "sort_order", "is_active")
+    column_details_list = ("id", "name", "sort_order", "is_active", "created_at", "updated_at")
     column_default_sort = ("sort_order", False)
     form_columns = ("code", "name", "sort_order", "is_active")
     column_searchable_list = ("name", "code")

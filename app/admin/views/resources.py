@@ -67,6 +67,7 @@ class OrganisationView(ScopedModelView):
 
 
 class ResourceView(ScopedModelView):
+    money_columns = ("value_yuan",)
     choices = {
         "kind": c.RESOURCE_KINDS,
         "category": c.NEED_CATEGORIES,

@@ -77,6 +77,7 @@ class ServiceRecordView(ScopedModelView):
     """Help delivered to a household, proven by photos, receipts, agreements, menus."""
 
     personal_columns = {"provider_phone": "phone"}
+    money_columns = ("amount_yuan",)
     column_list = (
         "id",
         "delivered_on",

@@ -47,7 +47,7 @@ from app.models import (
 )
 from app.models import choices as c
 from app.services import fund
-from app.validation import MAX_ID, InvalidValue
+from app.validation import MAX_ID, InvalidValue, format_yuan
 
 
 class DonationForm(Form):
@@ -141,13 +141,12 @@ class LedgerView(ScopedModelView):
         "posted_by",
         "posted_at",
     )
-    #: exported as numbers (a number cannot carry a formula), not as text
-    numeric_export_columns = ("amount_yuan", "signed_amount")
+    #: ¥38,900.00 on the page; numbers in exports (a number cannot carry a formula)
+    money_columns = ("amount_yuan", "signed_amount")
     column_default_sort = [("posted_on", True), ("id", True)]
     column_sortable_list = ("id", "posted_on", "entry_type", "amount_yuan")
     column_searchable_list = ("purpose", "receipt_number", "donor_name", "payee_person")
     column_formatters = {
-        "amount_yuan": fmt.yuan,
         "reverses": lambda _v, _c, m, _n: f"#{m.reverses_id}" if m.reverses_id else "",
         "reversed_by": lambda _v, _c, m, _n: f"#{m.reversed_by.id}" if m.reversed_by else "",
         "posted_at": fmt.minute,
@@ -217,7 +216,7 @@ class LedgerView(ScopedModelView):
         )
         form.pledge.choices = options_of(
             pledges,
-            lambda p: f"{p.organisation} · {p.project} · {p.amount_yuan:,.2f}",
+            lambda p: f"{p.organisation} · {p.project} · {format_yuan(p.amount_yuan)}",
         )
         form.project.choices = options_of(
             access.readable(Project, current_user).order_by(Project.name)

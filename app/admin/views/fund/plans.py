@@ -102,9 +102,8 @@ class SupportPlanView(ScopedModelView):
     column_default_sort = ("id", True)
     column_sortable_list = ("id", "name", "starts_on", "status")
     column_searchable_list = ("name",)
+    money_columns = ("monthly_amount", "unit_amount")
     column_formatters = {
-        "monthly_amount": fmt.yuan,
-        "unit_amount": fmt.yuan,
         "starts_on": fmt.month,
         "ends_on": fmt.month,
     }
