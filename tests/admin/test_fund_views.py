@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    Household,
     LedgerEntry,
     PlanMonth,
     StoredFile,
@@ -21,10 +20,17 @@ from app.models import (
 )
 from app.services import fund
 from tests.conftest import ROLES
-from tests.factories import area_named, count, fund_balance, jpeg, user_named
-
-# reads the demo district's rows; to be converted to tests/factories.py
-pytestmark = pytest.mark.demo
+from tests.factories import (
+    count,
+    fund_balance,
+    jpeg,
+    make_fund,
+    make_good_neighbour_plan,
+    make_household,
+    make_organisation,
+    make_project,
+    make_support_plan,
+)
 
 FUND_READERS = {"district_admin", "district_manager", "street_clerk"}
 
@@ -41,11 +47,56 @@ def first_entry() -> LedgerEntry:
     return db.session.scalar(select(LedgerEntry).order_by(LedgerEntry.id))
 
 
+@pytest.fixture
+def world(world):
+    """The world, with a special fund of 10,000 yuan that has a history (``make_fund``)."""
+    make_fund(world)
+    return world
+
+
+@pytest.fixture
+def good_neighbour(world) -> SupportPlan:
+    """August paid, September checked, October awaiting evidence."""
+    return make_good_neighbour_plan(world)
+
+
+@pytest.fixture(scope="module")
+def shared_world(shared_world):
+    """The module's world with its fund, the good-neighbour plan in the worker's
+    community, a bathing-help plan in the far street (every month awaiting evidence),
+    and a payment with its invoice for a project of the clerk's street."""
+    w = shared_world
+    make_fund(w)
+    w.good_neighbour = make_good_neighbour_plan(w)
+    w.far_plan = make_support_plan(
+        make_household(w.far_community),
+        name="助浴上门服务",
+        payee_person=None,
+        payee_organisation=make_organisation("social_org", street=w.far_street),
+        monthly_amount=Decimal("200"),
+        unit_amount=None,
+        unit=None,
+        starts_on=dt.date(2026, 9, 1),
+        ends_on=dt.date(2026, 12, 1),
+    )
+    db.session.commit()
+    w.payment = fund.post_disbursement(
+        user=w.admin,
+        amount="600",
+        posted_on=dt.date(2026, 4, 1),
+        purpose="助餐设备采购",
+        payee_person="晨光志愿者协会",
+        project=make_project(w.community),
+        files=[("发票.jpg", jpeg())],
+    )
+    return w
+
+
 # ------------------------------------------------------------- overview pages
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("path", ["/admin/fund/", "/admin/fund/anomalies/"])
-def test_fund_pages_are_for_fund_readers(shared_app, shared_login, role, path):
-    response = shared_login(role).get(path)
+def test_fund_pages_are_for_fund_readers(shared_world, shared_login, role, path):
+    response = shared_login(shared_world.user(role)).get(path)
     assert response.status_code == (200 if role in FUND_READERS else 403)
 
 
@@ -55,30 +106,30 @@ def test_fund_pages_send_anonymous_users_to_login(shared_app, path):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_overview_shows_the_position_and_the_months_awaiting_evidence(shared_app, shared_login):
-    page = shared_login("district_admin").get("/admin/fund/").get_data(as_text=True)
-    position = fund.fund_position(user_named("admin"), dt.date.today())
+def test_overview_shows_the_position_and_the_months_awaiting_evidence(shared_world, shared_login):
+    page = shared_login(shared_world.admin).get("/admin/fund/").get_data(as_text=True)
+    position = fund.fund_position(shared_world.admin, dt.date.today())
     assert f"{position['balance']:,.2f}" in page
     assert 'id="fund-free"' in page and 'id="fund-definitions"' in page
     assert "助浴上门服务" in page  # months of both plans await evidence
     assert "睦邻计划" in page
 
 
-def test_a_clerk_sees_only_their_streets_plans_and_anomalies(shared_app, shared_login):
-    client = shared_login("street_clerk")
-    far = plan_named("助浴").household
+def test_a_clerk_sees_only_their_streets_plans_and_anomalies(shared_world, shared_login):
+    client = shared_login(shared_world.clerk)
+    far = shared_world.far_plan.household
     for path in ("/admin/fund/", "/admin/fund/anomalies/"):
         page = client.get(path).get_data(as_text=True)
         assert "助浴上门服务" not in page and far.head_name not in page
         assert "睦邻计划" in page
-    page = shared_login("district_manager").get("/admin/fund/anomalies/").get_data(as_text=True)
+    page = shared_login(shared_world.manager).get("/admin/fund/anomalies/").get_data(as_text=True)
     assert "助浴上门服务" in page
 
 
 # ------------------------------------------------------------ posting forms
 @pytest.mark.parametrize("role", ROLES)
-def test_posting_forms_are_for_the_district_administrator(app, login, role):
-    client = login(role)
+def test_posting_forms_are_for_the_district_administrator(world, login, role):
+    client = login(world.user(role))
     before, entries = fund_balance(), count(LedgerEntry)
     expected = 200 if role == "district_admin" else 403
     for kind in ("donation", "disbursement"):
@@ -101,8 +152,8 @@ def test_posting_forms_are_for_the_district_administrator(app, login, role):
     assert fund_balance() == before and count(LedgerEntry) == entries
 
 
-def test_admin_posts_a_donation_with_its_receipt(app, login):
-    client = login("district_admin")
+def test_admin_posts_a_donation_with_its_receipt(world, login):
+    client = login(world.admin)
     before = fund_balance()
     response = client.post(
         "/admin/ledger/donation/",
@@ -122,8 +173,8 @@ def test_admin_posts_a_donation_with_its_receipt(app, login):
     assert entry.donor_name == "王女士" and [f.kind for f in entry.files] == ["receipt"]
 
 
-def test_a_disbursement_beyond_the_balance_is_refused_on_the_form(app, login):
-    client = login("district_admin")
+def test_a_disbursement_beyond_the_balance_is_refused_on_the_form(world, login):
+    client = login(world.admin)
     before, entries = fund_balance(), count(LedgerEntry)
     response = client.post(
         "/admin/ledger/disbursement/",
@@ -151,8 +202,8 @@ def test_a_disbursement_beyond_the_balance_is_refused_on_the_form(app, login):
         {"posted_on": "not-a-date"},
     ],
 )
-def test_bad_disbursement_input_is_refused_with_a_message(app, login, change):
-    client = login("district_admin")
+def test_bad_disbursement_input_is_refused_with_a_message(world, login, change):
+    client = login(world.admin)
     before, entries = fund_balance(), count(LedgerEntry)
     data = {"amount": "5", "posted_on": "2026-11-20", "purpose": "x", "payee_person": "y"}
     response = client.post("/admin/ledger/disbursement/", data={**data, **change})
@@ -162,17 +213,21 @@ def test_bad_disbursement_input_is_refused_with_a_message(app, login, change):
     assert fund_balance() == before and count(LedgerEntry) == entries
 
 
-def test_admin_reverses_once_and_adds_evidence(app, login):
-    client = login("district_admin")
-    entry = db.session.scalar(
-        select(LedgerEntry)
-        .where(LedgerEntry.entry_type == "disbursement", LedgerEntry.plan_month_id.is_(None))
-        .order_by(LedgerEntry.id)
+def test_admin_reverses_once_and_adds_evidence(world, login):
+    entry = fund.post_disbursement(
+        user=world.admin,
+        amount="800",
+        posted_on=dt.date(2026, 11, 2),
+        purpose="测试拨付",
+        payee_person="收款人",
     )
+    client = login(world.admin)
     entry_id, before, entries = entry.id, fund_balance(), count(LedgerEntry)
+    assert entries == 4  # make_fund's three and this one
     response = client.post("/admin/ledger/reverse/", data={"id": entry_id, "reason": "测试冲正"})
     assert response.status_code == 302
-    assert fund_balance() == before + entry.amount_yuan and count(LedgerEntry) == entries + 1
+    assert fund_balance() == before + 800 == Decimal("10000.00")
+    assert count(LedgerEntry) == entries + 1
     again = client.post(
         "/admin/ledger/reverse/", data={"id": entry_id, "reason": "再次"}, follow_redirects=True
     )
@@ -192,11 +247,11 @@ def test_admin_reverses_once_and_adds_evidence(app, login):
 
 # ----------------------------------------------------- the ledger is read-only
 @pytest.mark.parametrize("role", ROLES)
-def test_posted_entries_cannot_be_changed_through_any_admin_way_in(app, login, role):
+def test_posted_entries_cannot_be_changed_through_any_admin_way_in(world, login, role):
     entry = first_entry()
     snapshot = {c.key: getattr(entry, c.key) for c in LedgerEntry.__table__.columns}
     entries = count(LedgerEntry)
-    client = login(role)
+    client = login(world.user(role))
     assert client.get(f"/admin/ledger/edit/?id={entry.id}").status_code == 403
     assert client.get("/admin/ledger/new/").status_code == 403
     attempts = [
@@ -214,30 +269,25 @@ def test_posted_entries_cannot_be_changed_through_any_admin_way_in(app, login, r
     assert {c.key: getattr(after, c.key) for c in LedgerEntry.__table__.columns} == snapshot
 
 
-def test_the_ledger_list_offers_no_edit_delete_or_bulk_action(shared_app, shared_login):
-    page = shared_login("district_admin").get("/admin/ledger/").get_data(as_text=True)
+def test_the_ledger_list_offers_no_edit_delete_or_bulk_action(shared_world, shared_login):
+    page = shared_login(shared_world.admin).get("/admin/ledger/").get_data(as_text=True)
     assert "/admin/ledger/edit/" not in page and "/admin/ledger/delete/" not in page
     assert 'name="rowid"' not in page
     assert "/admin/ledger/donation/" in page and "/admin/ledger/disbursement/" in page
-    clerk_page = shared_login("street_clerk").get("/admin/ledger/").get_data(as_text=True)
+    clerk_page = shared_login(shared_world.clerk).get("/admin/ledger/").get_data(as_text=True)
     assert "/admin/ledger/donation/" not in clerk_page
 
 
 def test_ledger_details_show_evidence_and_the_reversal_form_to_the_admin_only(
-    shared_app, shared_login
+    shared_world, shared_login
 ):
-    entry = db.session.scalar(
-        select(LedgerEntry).where(
-            LedgerEntry.entry_type == "disbursement",
-            LedgerEntry.street_id == area_named("城东街道").id,
-        )
-    )
+    entry = shared_world.payment
     url = f"/admin/ledger/details/?id={entry.id}"
-    admin_page = shared_login("district_admin").get(url).get_data(as_text=True)
+    admin_page = shared_login(shared_world.admin).get(url).get_data(as_text=True)
     assert 'id="reverse-entry"' in admin_page
-    clerk = shared_login("street_clerk").get(url)
+    clerk = shared_login(shared_world.clerk).get(url)
     assert clerk.status_code == 200 and 'id="reverse-entry"' not in clerk.get_data(as_text=True)
-    assert shared_login("mingguang").get(url).status_code == 404
+    assert shared_login(shared_world.far_clerk).get(url).status_code == 404
 
 
 # ------------------------------------------------------------------- exports
@@ -248,16 +298,16 @@ def _csv(client, path="/admin/ledger/export/csv/"):
     return raw, list(csv.reader(io.StringIO(raw.lstrip("\ufeff"))))
 
 
-def test_ledger_csv_is_excel_safe_with_chinese_headers(app, login):
+def test_ledger_csv_is_excel_safe_with_chinese_headers(world, login):
     fund.post_donation(
-        user=user_named("admin"),
+        user=world.admin,
         amount="12.5",
         posted_on=dt.date(2026, 11, 20),
         receipt_number='=HYPERLINK("http://x")',
         donor_name="@恶意",
         purpose="+cmd",
     )
-    raw, rows = _csv(login("district_admin"))
+    raw, rows = _csv(login(world.admin))
     assert raw.startswith("\ufeff")
     header = rows[0]
     for label in ("日期", "记账类型", "收支方向", "金额（元）", "用途"):
@@ -271,8 +321,8 @@ def test_ledger_csv_is_excel_safe_with_chinese_headers(app, login):
     assert any(v.startswith("-") and v[1:].replace(".", "").isdigit() for v in signed)
 
 
-def test_ledger_xlsx_opens_and_holds_amounts_as_numbers(shared_app, shared_login):
-    response = shared_login("district_manager").get("/admin/ledger/export/xlsx/")
+def test_ledger_xlsx_opens_and_holds_amounts_as_numbers(shared_world, shared_login):
+    response = shared_login(shared_world.manager).get("/admin/ledger/export/xlsx/")
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = list(sheet.iter_rows(values_only=True))
@@ -284,32 +334,34 @@ def test_ledger_xlsx_opens_and_holds_amounts_as_numbers(shared_app, shared_login
 
 
 @pytest.mark.parametrize("role", ["street_clerk", "district_manager"])
-def test_ledger_export_holds_exactly_the_rows_in_scope(shared_app, shared_login, role):
-    _raw, rows = _csv(shared_login(role))
+def test_ledger_export_holds_exactly_the_rows_in_scope(shared_world, shared_login, role):
+    _raw, rows = _csv(shared_login(shared_world.user(role)))
     ids = {int(r[0]) for r in rows[1:]}
     stmt = select(LedgerEntry.id)
     if role == "street_clerk":
-        street = area_named("城东街道").id
+        street = shared_world.street.id
         stmt = stmt.where((LedgerEntry.street_id == street) | LedgerEntry.street_id.is_(None))
     assert ids == set(db.session.scalars(stmt))
 
 
 @pytest.mark.parametrize("role", ["community_worker", "sponsor"])
-def test_ledger_export_is_refused_outside_fund_readers(shared_app, shared_login, role):
-    assert shared_login(role).get("/admin/ledger/export/csv/").status_code == 403
+def test_ledger_export_is_refused_outside_fund_readers(shared_world, shared_login, role):
+    assert shared_login(shared_world.user(role)).get("/admin/ledger/export/csv/").status_code == 403
 
 
 # ------------------------------------------------------------- support plans
-def test_payee_phone_is_masked_in_lists_and_shown_to_those_who_may_edit(shared_app, shared_login):
-    plan = plan_named("睦邻计划")
+def test_payee_phone_is_masked_in_lists_and_shown_to_those_who_may_edit(shared_world, shared_login):
+    plan = shared_world.good_neighbour
     for role in ("district_admin", "district_manager", "street_clerk", "community_worker"):
-        client = shared_login(role)
+        client = shared_login(shared_world.user(role))
         assert "13900001111" not in client.get("/admin/support_plan/").get_data(as_text=True)
         export = client.get("/admin/support_plan/export/csv/").get_data(as_text=True)
         assert "13900001111" not in export
     details = f"/admin/support_plan/details/?id={plan.id}"
-    assert "13900001111" in shared_login("street_clerk").get(details).get_data(as_text=True)
-    assert "13900001111" not in shared_login("district_manager").get(details).get_data(as_text=True)
+    assert "13900001111" in shared_login(shared_world.clerk).get(details).get_data(as_text=True)
+    assert "13900001111" not in shared_login(shared_world.manager).get(details).get_data(
+        as_text=True
+    )
 
 
 def _plan_form(household, **extra):
@@ -328,11 +380,9 @@ def _plan_form(household, **extra):
     }
 
 
-def test_a_clerk_creates_a_plan_with_its_months_and_agreement(app, login):
-    household = db.session.scalar(
-        select(Household).where(Household.community_id == area_named("和平社区").id)
-    )
-    response = login("street_clerk").post(
+def test_a_clerk_creates_a_plan_with_its_months_and_agreement(world, login):
+    household = make_household(world.community)
+    response = login(world.clerk).post(
         "/admin/support_plan/new/",
         data=_plan_form(household, agreement_files=(io.BytesIO(jpeg()), "三方协议.jpg")),
         content_type="multipart/form-data",
@@ -344,19 +394,17 @@ def test_a_clerk_creates_a_plan_with_its_months_and_agreement(app, login):
 
 
 @pytest.mark.parametrize("role", ["street_clerk", "community_worker", "district_manager"])
-def test_plans_cannot_be_made_outside_ones_scope(app, login, role):
-    elsewhere = db.session.scalar(
-        select(Household).where(Household.street_id != area_named("城东街道").id)
-    )
+def test_plans_cannot_be_made_outside_ones_scope(world, login, role):
+    elsewhere = make_household(world.far_community)
     before = count(SupportPlan), count(PlanMonth)
-    response = login(role).post("/admin/support_plan/new/", data=_plan_form(elsewhere))
+    response = login(world.user(role)).post("/admin/support_plan/new/", data=_plan_form(elsewhere))
     assert response.status_code in (200, 403)
     assert (count(SupportPlan), count(PlanMonth)) == before
 
 
-def test_a_plan_with_payments_cannot_be_deleted(app, login):
-    plan = plan_named("睦邻计划")
-    response = login("district_admin").post("/admin/support_plan/delete/", data={"id": plan.id})
+def test_a_plan_with_payments_cannot_be_deleted(world, good_neighbour, login):
+    plan = good_neighbour
+    response = login(world.admin).post("/admin/support_plan/delete/", data={"id": plan.id})
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(SupportPlan, plan.id) is not None
@@ -364,21 +412,21 @@ def test_a_plan_with_payments_cannot_be_deleted(app, login):
 
 # -------------------------------------------------------------- plan months
 EVIDENCE = {
-    "district_admin": 302,
-    "district_manager": 403,
-    "street_clerk": 302,
-    "community_worker": 302,
+    "admin": 302,
+    "manager": 403,
+    "clerk": 302,
+    "worker": 302,
     "sponsor": 403,
-    "mingguang": 404,
-    "worker2": 404,
+    "far_clerk": 404,
+    "far_worker": 404,
 }
 
 
 @pytest.mark.parametrize("who", list(EVIDENCE))
-def test_month_evidence_upload_by_every_role(app, login, who):
-    month = month_of(plan_named("睦邻计划"), "awaiting_evidence")
+def test_month_evidence_upload_by_every_role(world, good_neighbour, login, who):
+    month = month_of(good_neighbour, "awaiting_evidence")
     files_before = count(StoredFile)
-    response = login(who).post(
+    response = login(getattr(world, who)).post(
         "/admin/plan_month/evidence/",
         data={
             "id": month.id,
@@ -399,25 +447,25 @@ def test_month_evidence_upload_by_every_role(app, login, who):
 
 
 CHECK = {
-    "district_admin": 302,
-    "district_manager": 403,
-    "street_clerk": 302,
-    "community_worker": 403,
+    "admin": 302,
+    "manager": 403,
+    "clerk": 302,
+    "worker": 403,
     "sponsor": 403,
-    "mingguang": 404,
+    "far_clerk": 404,
 }
 
 
 @pytest.mark.parametrize("who", list(CHECK))
-def test_month_check_by_every_role(app, login, who):
-    month = month_of(plan_named("睦邻计划"), "awaiting_evidence")
+def test_month_check_by_every_role(world, good_neighbour, login, who):
+    month = month_of(good_neighbour, "awaiting_evidence")
     fund.upload_month_evidence(
         month,
-        user=user_named("worker"),
+        user=world.worker,
         photos=[("午餐.jpg", jpeg())],
         menus=[("菜单.jpg", jpeg())],
     )
-    response = login(who).post(
+    response = login(getattr(world, who)).post(
         "/admin/plan_month/check/", data={"id": month.id, "decision": "accept", "note": "好"}
     )
     assert response.status_code == CHECK[who]
@@ -427,10 +475,10 @@ def test_month_check_by_every_role(app, login, who):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_month_payment_by_every_role(app, login, role):
-    month = month_of(plan_named("睦邻计划"), "checked")
+def test_month_payment_by_every_role(world, good_neighbour, login, role):
+    month = month_of(good_neighbour, "checked")
     before = fund_balance()
-    response = login(role).post(
+    response = login(world.user(role)).post(
         "/admin/plan_month/pay/", data={"id": month.id, "posted_on": "2026-11-20"}
     )
     db.session.expire_all()
@@ -443,33 +491,31 @@ def test_month_payment_by_every_role(app, login, role):
         assert month.status == "checked" and fund_balance() == before
 
 
-def test_paying_an_unchecked_month_on_the_page_is_refused(app, login):
-    month = month_of(plan_named("睦邻计划"), "awaiting_evidence")
+def test_paying_an_unchecked_month_on_the_page_is_refused(world, good_neighbour, login):
+    month = month_of(good_neighbour, "awaiting_evidence")
     before = fund_balance()
-    response = login("district_admin").post(
+    response = login(world.admin).post(
         "/admin/plan_month/pay/", data={"id": month.id}, follow_redirects=True
     )
     assert response.status_code == 200
     assert "本月佐证材料尚未审核通过" in response.get_data(as_text=True)
     assert fund_balance() == before
-    assert (
-        login("district_admin").post("/admin/plan_month/pay/", data={"id": "x"}).status_code == 404
-    )
+    assert login(world.admin).post("/admin/plan_month/pay/", data={"id": "x"}).status_code == 404
 
 
-def test_month_details_show_the_right_forms(shared_app, shared_login):
-    plan = plan_named("睦邻计划")
+def test_month_details_show_the_right_forms(shared_world, shared_login):
+    plan = shared_world.good_neighbour
     waiting = month_of(plan, "awaiting_evidence")
     checked = month_of(plan, "checked")
-    worker = shared_login("community_worker")
+    worker = shared_login(shared_world.worker)
     page = worker.get(f"/admin/plan_month/details/?id={waiting.id}").get_data(as_text=True)
     assert 'id="month-evidence"' in page and 'id="month-check"' not in page
-    clerk = shared_login("street_clerk")
+    clerk = shared_login(shared_world.clerk)
     page = clerk.get(f"/admin/plan_month/details/?id={waiting.id}").get_data(as_text=True)
     assert 'id="month-check"' in page and 'id="month-pay"' not in page
-    admin = shared_login("district_admin")
+    admin = shared_login(shared_world.admin)
     page = admin.get(f"/admin/plan_month/details/?id={checked.id}").get_data(as_text=True)
     assert 'id="month-pay"' in page and "450.00" in page
-    far = plan_named("助浴").months[0]
+    far = shared_world.far_plan.months[0]
     assert worker.get(f"/admin/plan_month/details/?id={far.id}").status_code == 404
     assert clerk.get(f"/admin/plan_month/details/?id={far.id}").status_code == 404

@@ -26,10 +26,11 @@ from app.models import (
     Resource,
     ServiceRecord,
     StoredFile,
+    SupportPlan,
     User,
 )
 from app.models import choices as c
-from app.services import casework
+from app.services import casework, fund
 from tests.conftest import config_for
 from tests.factories import area_named
 
@@ -123,6 +124,14 @@ def test_demo_matches_and_records_are_consistent(app):
         assert match.need.status in ("matched", "in_progress", "met")
     shared = db.session.scalars(select(StoredFile).where(StoredFile.is_shareable.is_(True))).all()
     assert shared and all(f.project_id is not None and f.kind == "photo" for f in shared)
+
+
+@pytest.mark.demo
+def test_demo_ledger_sums_to_the_account_balance(app):
+    held, summed = fund.check_balance()
+    assert held == summed > 0
+    plan = db.session.scalar(select(SupportPlan).where(SupportPlan.name.like("睦邻计划%")))
+    assert [m.status for m in plan.months] == ["paid", "checked", "awaiting_evidence"]
 
 
 def test_no_accounts_exist_without_seed_or_create_user(backend):
