@@ -8,45 +8,47 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Household, Pledge, Project, ServiceRecord, User
+from app.models import Pledge, Project
 from app.services import files, sponsorship
-from app.validation import format_yuan
 from tests.conftest import ROLES
-from tests.factories import area_named, jpeg, user_named
-
-# reads the demo district's rows; to be converted to tests/factories.py
-pytestmark = pytest.mark.demo
+from tests.factories import (
+    count,
+    jpeg,
+    make_household,
+    make_pledge,
+    make_project,
+    make_service_record,
+)
 
 STAFF = ["district_admin", "district_manager", "street_clerk", "community_worker"]
 
 
-def _org_id(username="sponsor") -> int:
-    return user_named(username).organisation_id
+def _pending(sponsor, community) -> Pledge:
+    """A pending 10-yuan pledge of ``sponsor``'s organisation (through the service) on
+    a new open project of ``community``."""
+    project = make_project(community)
+    return sponsorship.pledge(project, organisation=sponsor.organisation, user=sponsor, amount="10")
 
 
-def _open_project(street="城东街道") -> Project:
-    """A demo project open to sponsors in ``street``, with budget left."""
-    return db.session.scalar(
-        select(Project)
-        .where(
-            Project.status == "open",
-            Project.street_id == area_named(street).id,
-            Project.pledged_total < Project.budget,
-        )
-        .order_by(Project.id)
-    )
-
-
-def _pending(organisation_id, street="城东街道") -> Pledge:
-    """A fresh pending pledge of that organisation on an open project of ``street``."""
-    project = _open_project(street)
-    user = db.session.scalar(
-        select(User).where(User.organisation_id == organisation_id, User.role == "sponsor")
-    )
-    return sponsorship.pledge(project, organisation=user.organisation, user=user, amount="10")
+@pytest.fixture(scope="module")
+def shared_world(shared_world):
+    """The module's world with pledges: on an open project of the worker's community
+    (1,000 yuan) the sponsor pledged 100 and the other sponsor 200, both pending; a
+    claimed project is the sponsor's (approved 1,000), one in progress in the far
+    street the other sponsor's; one more project is open in the far street."""
+    w = shared_world
+    w.open_here, w.open_far = make_project(w.community), make_project(w.far_community)
+    w.mine = make_pledge(w.open_here, w.sponsor.organisation, amount="100")
+    w.theirs = make_pledge(w.open_here, w.other_sponsor.organisation, amount="200")
+    w.supported = make_project(w.community, status="claimed")
+    make_pledge(w.supported, w.sponsor.organisation, amount="1000", status="approved")
+    w.theirs_only = make_project(w.far_community, status="in_progress")
+    make_pledge(w.theirs_only, w.other_sponsor.organisation, amount="1000", status="approved")
+    db.session.commit()
+    return w
 
 
 def _snapshot(pledge_id):
@@ -60,10 +62,11 @@ def _flashes(response) -> str:
 
 
 # ------------------------------------------------------------- sponsor: pledging
-def test_a_sponsor_pledges_from_the_project_page(app, login):
-    project = _open_project()
+def test_a_sponsor_pledges_from_the_project_page(world, login):
+    project = make_project(world.community)
+    make_pledge(project, world.other_sponsor.organisation, amount="300")
     before = project.pledged_total
-    client = login("sponsor")
+    client = login(world.sponsor)
     page = client.get(f"/admin/sponsor/projects/details/?id={project.id}").text
     assert 'id="pledge-form"' in page and 'name="amount"' in page
     response = client.post(
@@ -75,36 +78,37 @@ def test_a_sponsor_pledges_from_the_project_page(app, login):
     pledge = db.session.scalar(select(Pledge).order_by(Pledge.id.desc()))
     assert (pledge.project_id, pledge.organisation_id, pledge.amount_yuan, pledge.status) == (
         project.id,
-        _org_id(),
+        world.sponsor.organisation_id,
         Decimal("120.50"),
         "pending",
     )
     assert pledge.sponsor_note == "年内到账"
     db.session.expire_all()
     assert db.session.get(Project, project.id).pledged_total == before + Decimal("120.50")
+    assert before == Decimal("300")
     mine = client.get("/admin/sponsor/pledges/").text
     assert "120.50" in mine and "撤回" in mine
 
 
-def test_an_over_pledge_shows_what_remains_in_chinese(app, login):
-    project = _open_project()
-    remaining = project.budget - project.pledged_total
-    count = db.session.scalar(select(func.count(Pledge.id)))
-    client = login("sponsor")
+def test_an_over_pledge_shows_what_remains_in_chinese(world, login):
+    project = make_project(world.community, budget=Decimal("1000"))
+    make_pledge(project, world.other_sponsor.organisation, amount="400")
+    remaining = Decimal("600")
+    client = login(world.sponsor)
     response = client.post(
         "/admin/sponsor/projects/pledge/",
         data={"id": project.id, "kind": "money", "amount": str(remaining + 1)},
         follow_redirects=True,
     )
-    assert f"{remaining:.2f}" in _flashes(response) and "元" in _flashes(response)
-    assert db.session.scalar(select(func.count(Pledge.id))) == count
+    assert "600.00" in _flashes(response) and "元" in _flashes(response)
+    assert count(Pledge) == 1
 
 
 @pytest.mark.parametrize("amount", ["", "abc", "-3", "1.234", "0"])
-def test_bad_amounts_change_nothing(app, login, amount):
-    project = _open_project()
+def test_bad_amounts_change_nothing(world, login, amount):
+    project = make_project(world.community)
     before = project.pledged_total
-    response = login("sponsor").post(
+    response = login(world.sponsor).post(
         "/admin/sponsor/projects/pledge/",
         data={"id": project.id, "kind": "money", "amount": amount},
         follow_redirects=True,
@@ -114,11 +118,9 @@ def test_bad_amounts_change_nothing(app, login, amount):
     assert db.session.get(Project, project.id).pledged_total == before
 
 
-def test_pledging_to_a_project_not_open_to_sponsors_is_not_found(app, login):
-    client = login("sponsor")
-    theirs = db.session.scalar(
-        select(Project).where(Project.status != "open", ~Project.sponsors.any(id=_org_id()))
-    )
+def test_pledging_to_a_project_not_open_to_sponsors_is_not_found(world, login):
+    client = login(world.sponsor)
+    theirs = make_project(world.community, status="claimed")
     assert (
         client.post(
             "/admin/sponsor/projects/pledge/", data={"id": theirs.id, "amount": "10"}
@@ -134,11 +136,10 @@ def test_pledging_to_a_project_not_open_to_sponsors_is_not_found(app, login):
         )
 
 
-def test_a_supported_project_no_longer_open_shows_no_pledge_form(app, login):
-    supported = db.session.scalar(
-        select(Project).where(Project.status != "open", Project.sponsors.any(id=_org_id()))
-    )
-    client = login("sponsor")
+def test_a_supported_project_no_longer_open_shows_no_pledge_form(world, login):
+    supported = make_project(world.community, status="claimed")
+    make_pledge(supported, world.sponsor.organisation, amount="1000", status="approved")
+    client = login(world.sponsor)
     page = client.get(f"/admin/sponsor/projects/details/?id={supported.id}").text
     assert 'id="pledge-form"' not in page
     response = client.post(
@@ -147,27 +148,24 @@ def test_a_supported_project_no_longer_open_shows_no_pledge_form(app, login):
         follow_redirects=True,
     )
     assert "认领" in _flashes(response)
-    assert db.session.scalar(
-        select(func.count(Pledge.id)).where(Pledge.project_id == supported.id)
-    ) == len(supported.pledges)
+    assert count(Pledge, Pledge.project_id == supported.id) == 1
 
 
 @pytest.mark.parametrize("role", STAFF)
-def test_staff_cannot_use_the_sponsor_pledge_form(app, login, role):
-    project = _open_project()
-    count = db.session.scalar(select(func.count(Pledge.id)))
-    response = login(role).post(
+def test_staff_cannot_use_the_sponsor_pledge_form(world, login, role):
+    project = make_project(world.community)
+    response = login(world.user(role)).post(
         "/admin/sponsor/projects/pledge/", data={"id": project.id, "amount": "10"}
     )
     assert response.status_code == 403
-    assert db.session.scalar(select(func.count(Pledge.id))) == count
+    assert count(Pledge) == 0
 
 
-def test_an_open_project_without_a_summary_is_not_offered_to_sponsors(app, login):
-    project = _open_project()
+def test_an_open_project_without_a_summary_is_not_offered_to_sponsors(world, login):
+    project = make_project(world.community)
     project.public_summary = "  "
     db.session.commit()
-    client = login("sponsor")
+    client = login(world.sponsor)
     assert project.name not in client.get("/admin/sponsor/projects/?page_size=100").text
     assert client.get(f"/admin/sponsor/projects/details/?id={project.id}").status_code == 404
     assert (
@@ -178,40 +176,41 @@ def test_an_open_project_without_a_summary_is_not_offered_to_sponsors(app, login
     )
 
 
-def test_sponsor_project_filters_list_streets_and_filter(shared_app, shared_login):
-    client = shared_login("sponsor")
+def test_sponsor_project_filters_list_streets_and_filter(shared_world, shared_app, shared_login):
+    client = shared_login(shared_world.sponsor)
     page = client.get("/admin/sponsor/projects/").text
-    assert "城东街道" in page and "七里站街道" in page
-    chengdong = area_named("城东街道")
+    assert shared_world.street.name in page and shared_world.far_street.name in page
+    chengdong = shared_world.street
     view = next(
         v for v in shared_app.extensions["admin"][0]._views if v.endpoint == "sponsor_project"
     )
     arg = next(a for a, (_i, f) in view._filter_args.items() if f.column is Project.street_id)
     filtered = client.get(f"/admin/sponsor/projects/?flt0_{arg}={chengdong.id}&page_size=100").text
-    for project in db.session.scalars(select(Project).where(Project.status == "open")):
-        assert (project.name in filtered) == (project.street_id == chengdong.id)
+    assert shared_world.open_here.name in filtered
+    assert shared_world.open_far.name not in filtered and shared_world.open_far.name in page
 
 
 # ------------------------------------------------------------- sponsor: my pledges
-def test_my_pledges_lists_only_my_organisation(shared_app, shared_login):
-    page = shared_login("sponsor").get("/admin/sponsor/pledges/?page_size=100").text
-    mine = db.session.scalars(select(Pledge).where(Pledge.organisation_id == _org_id())).all()
-    theirs = db.session.scalars(select(Pledge).where(Pledge.organisation_id != _org_id())).all()
-    assert mine and theirs
+def test_my_pledges_lists_only_my_organisation(shared_world, shared_login):
+    page = shared_login(shared_world.sponsor).get("/admin/sponsor/pledges/?page_size=100").text
+    org_id = shared_world.sponsor.organisation_id
+    mine = db.session.scalars(select(Pledge).where(Pledge.organisation_id == org_id)).all()
+    theirs = db.session.scalars(select(Pledge).where(Pledge.organisation_id != org_id)).all()
+    assert (len(mine), len(theirs)) == (2, 2)
     assert len(re.findall(r"details/\?id=(\d+)", page)) == len(mine)
     assert {int(i) for i in re.findall(r"details/\?id=(\d+)", page)} == {p.id for p in mine}
 
 
-def test_another_organisations_pledge_is_not_found(shared_app, shared_login):
-    theirs = db.session.scalar(select(Pledge).where(Pledge.organisation_id != _org_id()))
-    client = shared_login("sponsor")
+def test_another_organisations_pledge_is_not_found(shared_world, shared_login):
+    theirs = shared_world.theirs
+    client = shared_login(shared_world.sponsor)
     assert client.get(f"/admin/sponsor/pledges/details/?id={theirs.id}").status_code == 404
 
 
-def test_the_sponsor_withdraws_a_pending_pledge(app, login):
-    pledge = _pending(_org_id())
+def test_the_sponsor_withdraws_a_pending_pledge(world, login):
+    pledge = _pending(world.sponsor, world.community)
     total = pledge.project.pledged_total
-    response = login("sponsor").post("/admin/sponsor/pledges/withdraw/", data={"id": pledge.id})
+    response = login(world.sponsor).post("/admin/sponsor/pledges/withdraw/", data={"id": pledge.id})
     assert response.status_code == 302
     db.session.expire_all()
     pledge = db.session.get(Pledge, pledge.id)
@@ -219,20 +218,20 @@ def test_the_sponsor_withdraws_a_pending_pledge(app, login):
     assert pledge.project.pledged_total == total - Decimal("10")
 
 
-def test_withdrawing_another_organisations_pledge_is_not_found(app, login):
-    pledge = _pending(_org_id("sponsor2"))
+def test_withdrawing_another_organisations_pledge_is_not_found(world, login):
+    pledge = _pending(world.other_sponsor, world.community)
     before = _snapshot(pledge.id)
-    response = login("sponsor").post("/admin/sponsor/pledges/withdraw/", data={"id": pledge.id})
+    response = login(world.sponsor).post("/admin/sponsor/pledges/withdraw/", data={"id": pledge.id})
     assert response.status_code == 404
     assert _snapshot(pledge.id) == before
 
 
-def test_an_approved_pledge_is_not_withdrawn(app, login):
-    approved = db.session.scalar(
-        select(Pledge).where(Pledge.organisation_id == _org_id(), Pledge.status == "approved")
+def test_an_approved_pledge_is_not_withdrawn(world, login):
+    approved = make_pledge(
+        make_project(world.community), world.sponsor.organisation, status="approved"
     )
     before = _snapshot(approved.id)
-    client = login("sponsor")
+    client = login(world.sponsor)
     response = client.post(
         "/admin/sponsor/pledges/withdraw/", data={"id": approved.id}, follow_redirects=True
     )
@@ -241,18 +240,21 @@ def test_an_approved_pledge_is_not_withdrawn(app, login):
 
 
 @pytest.mark.parametrize("role", STAFF)
-def test_staff_cannot_withdraw_for_a_sponsor(app, login, role):
-    pledge = _pending(_org_id())
+def test_staff_cannot_withdraw_for_a_sponsor(world, login, role):
+    pledge = _pending(world.sponsor, world.community)
     before = _snapshot(pledge.id)
-    response = login(role).post("/admin/sponsor/pledges/withdraw/", data={"id": pledge.id})
+    response = login(world.user(role)).post(
+        "/admin/sponsor/pledges/withdraw/", data={"id": pledge.id}
+    )
     assert response.status_code == 403
     assert _snapshot(pledge.id) == before
 
 
 # ------------------------------------------------------------- staff: deciding
-def test_the_street_clerk_approves_and_rejects(app, login):
-    approve, reject = _pending(_org_id()), _pending(_org_id("sponsor2"))
-    client = login("street_clerk")
+def test_the_street_clerk_approves_and_rejects(world, login):
+    approve = _pending(world.sponsor, world.community)
+    reject = _pending(world.other_sponsor, world.neighbour)
+    client = login(world.clerk)
     page = client.get(f"/admin/pledge/details/?id={approve.id}").text
     assert 'id="decide-pledge"' in page
     assert (
@@ -272,7 +274,7 @@ def test_the_street_clerk_approves_and_rejects(app, login):
         "/admin/pledge/decide/", data={"id": reject.id, "decision": "reject", "note": "重复"}
     )
     db.session.expire_all()
-    clerk = user_named("chengdong")
+    clerk = world.clerk
     approved, rejected = db.session.get(Pledge, approve.id), db.session.get(Pledge, reject.id)
     assert (approved.status, approved.decided_by_id, approved.decision_note) == (
         "approved",
@@ -283,10 +285,10 @@ def test_the_street_clerk_approves_and_rejects(app, login):
     assert approved.organisation in approved.project.sponsors
 
 
-def test_an_unknown_decision_is_a_bad_request(app, login):
-    pledge = _pending(_org_id())
+def test_an_unknown_decision_is_a_bad_request(world, login):
+    pledge = _pending(world.sponsor, world.community)
     before = _snapshot(pledge.id)
-    response = login("district_admin").post(
+    response = login(world.admin).post(
         "/admin/pledge/decide/", data={"id": pledge.id, "decision": "delete"}
     )
     assert response.status_code == 400
@@ -294,18 +296,18 @@ def test_an_unknown_decision_is_a_bad_request(app, login):
 
 
 @pytest.mark.parametrize(
-    ("role", "street", "expected"),
+    ("role", "place", "expected"),
     [
-        ("street_clerk", "胜利路街道", 404),  # another street's pledge
-        ("district_manager", "城东街道", 403),  # reads, never decides
-        ("community_worker", "城东街道", 403),
-        ("sponsor", "城东街道", 403),
+        ("street_clerk", "far_community", 404),  # another street's pledge
+        ("district_manager", "community", 403),  # reads, never decides
+        ("community_worker", "community", 403),
+        ("sponsor", "community", 403),
     ],
 )
-def test_deciding_outside_scope_or_role_is_refused(app, login, role, street, expected):
-    pledge = _pending(_org_id(), street)
+def test_deciding_outside_scope_or_role_is_refused(world, login, role, place, expected):
+    pledge = _pending(world.sponsor, getattr(world, place))
     before = _snapshot(pledge.id)
-    client = login(role)
+    client = login(world.user(role))
     for decision in ("approve", "reject"):
         response = client.post(
             "/admin/pledge/decide/", data={"id": pledge.id, "decision": decision, "note": "x"}
@@ -320,8 +322,8 @@ def test_deciding_outside_scope_or_role_is_refused(app, login, role, street, exp
     assert _snapshot(pledge.id) == before
 
 
-def test_malformed_ids_on_decisions_are_not_found(shared_app, shared_login):
-    client = shared_login("district_admin")
+def test_malformed_ids_on_decisions_are_not_found(shared_world, shared_login):
+    client = shared_login(shared_world.admin)
     for raw in ("", "1,2", "abc", "-1", "99999999"):
         response = client.post("/admin/pledge/decide/", data={"id": raw, "decision": "approve"})
         assert response.status_code == 404
@@ -341,9 +343,9 @@ def test_anonymous_posts_go_to_the_login_page(shared_app):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_in_kind_support_is_marked_received_from_the_details_page(app, login):
-    project = _open_project()
-    user = user_named("sponsor")
+def test_in_kind_support_is_marked_received_from_the_details_page(world, login):
+    project = make_project(world.community)
+    user = world.sponsor
     pledge = sponsorship.pledge(
         project,
         organisation=user.organisation,
@@ -352,8 +354,8 @@ def test_in_kind_support_is_marked_received_from_the_details_page(app, login):
         kind="in_kind",
         in_kind_description="棉被10床",
     )
-    sponsorship.approve_pledge(pledge, user=user_named("admin"))
-    client = login("street_clerk")
+    sponsorship.approve_pledge(pledge, user=world.admin)
+    client = login(world.clerk)
     page = client.get(f"/admin/pledge/details/?id={pledge.id}").text
     assert 'id="mark-received"' in page
     response = client.post(
@@ -367,10 +369,10 @@ def test_in_kind_support_is_marked_received_from_the_details_page(app, login):
     assert _snapshot(pledge.id)[2] == dt.date(2026, 2, 3)
 
 
-def test_pledges_cannot_be_edited_created_or_deleted(app, login):
-    pledge = db.session.scalar(select(Pledge).where(Pledge.street_id == area_named("城东街道").id))
+def test_pledges_cannot_be_edited_created_or_deleted(world, login):
+    pledge = make_pledge(make_project(world.community), world.sponsor.organisation)
     before = _snapshot(pledge.id)
-    client = login("district_admin")
+    client = login(world.admin)
     assert client.get(f"/admin/pledge/edit/?id={pledge.id}").status_code == 403
     assert (
         client.post(
@@ -383,51 +385,46 @@ def test_pledges_cannot_be_edited_created_or_deleted(app, login):
     assert _snapshot(pledge.id) == before
 
 
-def test_staff_project_pages_show_pledged_and_remaining(shared_app, shared_login):
-    project = db.session.scalar(
-        select(Project).where(Project.status == "open", Project.pledged_total > 0)
-    )
-    client = shared_login("district_admin")
+def test_staff_project_pages_show_pledged_and_remaining(shared_world, shared_login):
+    project = shared_world.open_here  # 1,000 yuan; 100 + 200 pledged
+    client = shared_login(shared_world.admin)
     page = client.get(f"/admin/project/details/?id={project.id}").text
-    assert format_yuan(project.pledged_total) in page
-    assert format_yuan(project.budget - project.pledged_total) in page
+    assert "300.00" in page and "700.00" in page
     listing = client.get("/admin/project/?page_size=100").text
     assert "已认领金额" in listing or "Pledged" in listing
 
 
 # ------------------------------------------------------------- sponsor: impact
 @pytest.mark.parametrize("role", ROLES)
-def test_our_support_is_for_sponsors_only(shared_app, shared_login, role):
-    response = shared_login(role).get("/admin/sponsor/impact/")
+def test_our_support_is_for_sponsors_only(shared_world, shared_login, role):
+    response = shared_login(shared_world.user(role)).get("/admin/sponsor/impact/")
     assert response.status_code == (200 if role == "sponsor" else 403)
 
 
-def test_our_support_shows_the_service_figures(shared_app, shared_login):
-    organisation = user_named("sponsor").organisation
+def test_our_support_shows_the_service_figures(shared_world, shared_login):
+    organisation = shared_world.sponsor.organisation
     impact = sponsorship.sponsor_impact(organisation)
-    page = shared_login("sponsor").get("/admin/sponsor/impact/").text
+    page = shared_login(shared_world.sponsor).get("/admin/sponsor/impact/").text
     assert f'id="impact-approved">{impact.approved:.2f}<' in page
     assert f'id="impact-households">{impact.households_reached}<' in page
     assert f'id="impact-communities">{impact.communities_reached}<' in page
     for progress in impact.progress:
         assert progress.project.name in page
-    other = sponsorship.sponsor_impact(user_named("sponsor2").organisation)
+    other = sponsorship.sponsor_impact(shared_world.other_sponsor.organisation)
     only_theirs = {p.project.name for p in other.progress} - {
         p.project.name for p in impact.progress
     }
-    assert only_theirs and not any(name in page for name in only_theirs)
+    assert only_theirs == {shared_world.theirs_only.name}
+    assert not any(name in page for name in only_theirs)
+    assert {p.project.name for p in impact.progress} == {shared_world.supported.name}
+    assert impact.approved == Decimal("1000")
 
 
-def test_shared_evidence_reaches_the_sponsor_as_thumbnails_and_nothing_else(app, login):
-    supported = db.session.scalar(
-        select(Project).where(Project.status != "open", Project.sponsors.any(id=_org_id()))
-    )
-    household = db.session.scalar(
-        select(Household).where(Household.community_id == supported.community_id)
-    )
-    record = ServiceRecord(household=household, project=supported, description="更换纱窗")
-    db.session.add(record)
-    db.session.flush()
+def test_shared_evidence_reaches_the_sponsor_as_thumbnails_and_nothing_else(world, login):
+    supported = make_project(world.community, status="claimed")
+    make_pledge(supported, world.sponsor.organisation, amount="1000", status="approved")
+    household = make_household(world.community)
+    record = make_service_record(household, project=supported, description="更换纱窗")
     (shared,) = files.attach_files(
         [("完工.jpg", jpeg())],
         caption="纱窗更换完工",
@@ -436,7 +433,7 @@ def test_shared_evidence_reaches_the_sponsor_as_thumbnails_and_nothing_else(app,
     )
     (private,) = files.attach_files([("入户.jpg", jpeg())], service_record=record)
     db.session.commit()
-    client = login("sponsor")
+    client = login(world.sponsor)
     for page in (
         client.get("/admin/sponsor/impact/").text,
         client.get(f"/admin/sponsor/projects/details/?id={supported.id}").text,
@@ -448,6 +445,6 @@ def test_shared_evidence_reaches_the_sponsor_as_thumbnails_and_nothing_else(app,
         assert household.head_name not in page
     assert client.get(f"/files/{shared.id}/thumbnail").status_code == 200
     assert client.get(f"/files/{private.id}/thumbnail").status_code == 404
-    other = login("sponsor2")
+    other = login(world.other_sponsor)
     assert other.get(f"/files/{shared.id}/thumbnail").status_code == 404
     assert f"/files/{shared.id}" not in other.get("/admin/sponsor/impact/").text
