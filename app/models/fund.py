@@ -47,7 +47,13 @@ from app.models.choices import (
     check_in,
 )
 from app.models.household import HouseholdPartMixin
-from app.validation import InvalidValue, format_yuan, normalize_money, normalize_phone
+from app.validation import (
+    InvalidValue,
+    check_not_future,
+    format_yuan,
+    normalize_money,
+    normalize_phone,
+)
 
 
 class Pledge(TrackedMixin, db.Model):
@@ -207,6 +213,14 @@ class LedgerEntry(db.Model):
     )
     street = relationship("Area", foreign_keys=[street_id], viewonly=True)
     community = relationship("Area", foreign_keys=[community_id], viewonly=True)
+
+    @validates("posted_on")
+    def _check_posted_on(self, _key, value):
+        """A receipt or payment order is dated today or earlier: a posting can never be
+        edited, so a date in the future would stay wrong for good."""
+        if value is None:
+            raise InvalidValue(_l("Enter the date of the receipt or payment order."))
+        return check_not_future(value)
 
     @property
     def signed_amount(self) -> Decimal:

@@ -26,6 +26,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from app import access
 from app.access import Permission
 from app.admin import formatters as fmt
+from app.admin import validators
 from app.admin.base import ScopedModelView
 from app.admin.filters import area_filters
 from app.admin.gate import Row, requires
@@ -52,7 +53,9 @@ from app.validation import MAX_ID, InvalidValue, format_yuan
 
 class DonationForm(Form):
     amount = StringField(_l("Amount (yuan)"), validators=[InputRequired()])
-    posted_on = DateField(_l("Date on the receipt"), validators=[InputRequired()])
+    posted_on = DateField(
+        _l("Date on the receipt"), validators=[InputRequired(), validators.not_future]
+    )
     receipt_number = StringField(_l("Receipt number"), validators=[InputRequired(), Length(max=40)])
     donor_organisation = SelectField(_l("Donor organisation"), coerce=int_or_none)
     donor_name = StringField(_l("Donor (person)"), validators=[Optional(), Length(max=60)])
@@ -64,7 +67,9 @@ class DonationForm(Form):
 
 class DisbursementForm(Form):
     amount = StringField(_l("Amount (yuan)"), validators=[InputRequired()])
-    posted_on = DateField(_l("Date of the payment order"), validators=[InputRequired()])
+    posted_on = DateField(
+        _l("Date of the payment order"), validators=[InputRequired(), validators.not_future]
+    )
     purpose = TextAreaField(_l("Purpose"), validators=[InputRequired(), Length(max=500)])
     project = SelectField(_l("Project"), coerce=int_or_none)
     household = IntegerField(
