@@ -259,9 +259,9 @@ def made_new(model, fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("endpoint", VIEW_ENDPOINTS)
-def test_each_edit_form_saves_back_unchanged(app, world, login, endpoint, role):
+def situation(app, world, login, endpoint, role, what):
+    """The view, a committed template record of its model, and a client of ``role``;
+    skips when the view is read-only or the panel does not offer ``what`` to the role."""
     view = view_named(app, endpoint)
     if view.model not in TEMPLATES:
         pytest.fail(f"add a template record for {view.model.__name__} to TEMPLATES")
@@ -269,10 +269,17 @@ def test_each_edit_form_saves_back_unchanged(app, world, login, endpoint, role):
         pytest.skip("read-only view")
     record = TEMPLATES[view.model](world)
     db.session.commit()
-    before = columns_of(record)
     client = login(world.user(role))
-    if not offered(client, view, "edit"):
+    if not offered(client, view, what):
         pytest.skip("not offered to this role (its refusal: the access matrix)")
+    return view, record, client
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", VIEW_ENDPOINTS)
+def test_each_edit_form_saves_back_unchanged(app, world, login, endpoint, role):
+    view, record, client = situation(app, world, login, endpoint, role, "edit")
+    before = columns_of(record)
     page = client.get(f"/admin/{endpoint}/edit/?id={record.id}")
     assert page.status_code == 200, page.status_code
     form = read_form(page.get_data(as_text=True))
@@ -289,16 +296,7 @@ def test_each_edit_form_saves_back_unchanged(app, world, login, endpoint, role):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", VIEW_ENDPOINTS)
 def test_each_create_form_makes_a_record(app, world, login, endpoint, role):
-    view = view_named(app, endpoint)
-    if view.model not in TEMPLATES:
-        pytest.fail(f"add a template record for {view.model.__name__} to TEMPLATES")
-    if TEMPLATES[view.model] is None:
-        pytest.skip("read-only view")
-    template = TEMPLATES[view.model](world)
-    db.session.commit()
-    client = login(world.user(role))
-    if not offered(client, view, "create"):
-        pytest.skip("not offered to this role (its refusal: the access matrix)")
+    view, template, client = situation(app, world, login, endpoint, role, "create")
     # the values a person would type: those of a valid record (read from its edit
     # form, as the panel shows them), on the create form's own fields
     edit_page = client.get(f"/admin/{endpoint}/edit/?id={template.id}")
