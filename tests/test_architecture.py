@@ -205,3 +205,46 @@ def test_a_route_without_a_declaration_stops_the_start_up():
 
     with pytest.raises(RuntimeError, match="without a permission"):
         Careless(name="careless", endpoint="careless").check_declarations()
+
+
+def main(argv: list[str]) -> None:
+    """``python tests/test_architecture.py [CHECKOUT]``: print the import graph's size,
+    its arrows that run up a floor, and its cycles (of this checkout, or another)."""
+    global ROOT
+    if argv:
+        ROOT = Path(argv[0]).resolve()
+    graph = import_graph()
+    arrows = sum(len(targets) for targets in graph.values())
+    up = sorted(
+        f"{m} -> {t}"
+        for m, targets in graph.items()
+        for t in targets
+        if (floor_of(t) or 0) > (floor_of(m) or 0) and not t.startswith(m + ".")
+    )
+    print(f"{len(graph)} modules, {arrows} import arrows, {len(up)} running up a floor")
+    for line in up:
+        print("  up:", line)
+    seen, cycles = set(), []
+    for start in sorted(graph):
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph[node]:
+                if nxt.startswith(node + ".") or node.startswith(nxt + "."):
+                    continue
+                if nxt == start:
+                    key = frozenset(path)
+                    if key not in seen:
+                        seen.add(key)
+                        cycles.append(" -> ".join([*path, start]))
+                elif nxt not in path and len(path) < 8:
+                    stack.append((nxt, [*path, nxt]))
+    print(f"{len(cycles)} cycles")
+    for line in cycles:
+        print("  cycle:", line)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
