@@ -208,6 +208,7 @@ def test_out_of_scope_resource_project_or_provider_is_refused(world, login, fiel
         "resource": lambda: make_resource(street=world.far_street),
         "provider_organisation": lambda: make_organisation("social_org", street=world.far_street),
     }[field]()
+    assert row.street_id == world.far_street.id  # outside the worker's street
     response = _post_new(
         login(world.worker), _form(_household(world.community), **{field: str(row.id)})
     )
