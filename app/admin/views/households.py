@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models import Household, Member, Need
 from app.models import choices as c
 from app.services import casework
+from app.services.transaction import committed
 from app.urls import safe_redirect_target
 from app.validation import InvalidValue, mask_id_number, normalize_id_number
 
@@ -255,13 +256,13 @@ class HouseholdView(ScopedModelView):
         """Move the case to another status (one of those the details page offers)."""
         household = self.row()
         try:
-            casework.transition_case(
-                household,
-                request.form.get("to_status", ""),
-                user=current_user,
-                note=request.form.get("note", ""),
-            )
-            db.session.commit()
+            with committed():
+                casework.transition_case(
+                    household,
+                    request.form.get("to_status", ""),
+                    user=current_user,
+                    note=request.form.get("note", ""),
+                )
             flash(
                 _(
                     "Case status is now: %(status)s.",
@@ -270,7 +271,6 @@ class HouseholdView(ScopedModelView):
                 "success",
             )
         except InvalidValue as exc:
-            db.session.rollback()
             flash(str(exc), "error")
         return redirect(
             safe_redirect_target(

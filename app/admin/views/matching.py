@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import Household, Need, NeedMatch, Resource
 from app.models import choices as c
 from app.services import matching
+from app.services.transaction import committed
 from app.urls import safe_redirect_target
 from app.validation import InvalidValue
 
@@ -169,16 +170,15 @@ class NeedMatchView(ScopedModelView):
         need, resource = self.row("need_id"), self.row("resource_id")
         default = url_for(".suggest_view", need_id=need.id)
         try:
-            matching.accept_match(
-                need,
-                resource,
-                user=current_user,
-                quantity=request.form.get("quantity") or "1",
-                reason=request.form.get("reason", "")[:500],
-            )
-            db.session.commit()
+            with committed():
+                matching.accept_match(
+                    need,
+                    resource,
+                    user=current_user,
+                    quantity=request.form.get("quantity") or "1",
+                    reason=request.form.get("reason", "")[:500],
+                )
         except InvalidValue as exc:
-            db.session.rollback()
             flash(str(exc), "error")
             return self._back(default)
         flash(_("Matched: %(need)s → %(resource)s", need=str(need), resource=resource.name))
@@ -190,10 +190,9 @@ class NeedMatchView(ScopedModelView):
         match = self.row()
         default = url_for(".details_view", id=match.id)
         try:
-            matching.release_match(match, user=current_user, note=request.form.get("note", ""))
-            db.session.commit()
+            with committed():
+                matching.release_match(match, user=current_user, note=request.form.get("note", ""))
         except InvalidValue as exc:
-            db.session.rollback()
             flash(str(exc), "error")
             return self._back(default)
         flash(_("The match was released; the resource's capacity is back."))

@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import Household, Need, ServiceRecord, StoredFile
 from app.models import choices as c
 from app.services import casework_records
+from app.services.transaction import committed
 from app.validation import InvalidValue
 
 
@@ -48,6 +49,11 @@ class NeedAjaxLoader(ScopedAjaxLoader):
             .options(selectinload(Need.household))
         )
         return query.order_by(Need.id.desc())
+
+
+#: the file chooser of evidence inputs: what app/services/files.py accepts, as types and
+#: as endings (a phone offers its camera and gallery for types, not for endings alone)
+EVIDENCE_ACCEPT = "image/jpeg,image/png,image/webp,application/pdf,.jpg,.jpeg,.png,.webp,.pdf"
 
 
 def _only_valid_choices(_form, field):
@@ -159,6 +165,7 @@ class ServiceRecordView(ScopedModelView):
         "unit",
         "amount_yuan",
         "mark_needs_met",
+        "evidence_photos",
         "evidence_files",
         "evidence_kind",
         "evidence_caption",
@@ -168,10 +175,16 @@ class ServiceRecordView(ScopedModelView):
             _l("The needs served are now met"),
             description=_l("Marks every need chosen above as met on the delivery date."),
         ),
+        # on a phone: straight to the camera (a home visit's photos)
+        "evidence_photos": MultipleFileField(
+            _l("Take photos"),
+            render_kw={"accept": "image/*", "capture": "environment", "multiple": True},
+        ),
         "evidence_files": MultipleFileField(
             _l("Evidence files"),
             description=_l("Photos (JPEG, PNG, WebP) or PDF, at most 10 MB each."),
-            render_kw={"accept": ".jpg,.jpeg,.png,.webp,.pdf", "multiple": True},
+            # types as well as endings, so that phones offer the camera and the gallery
+            render_kw={"accept": EVIDENCE_ACCEPT, "multiple": True},
         ),
         "evidence_kind": SelectField(
             _l("Kind of evidence"),
@@ -236,7 +249,8 @@ class ServiceRecordView(ScopedModelView):
         casework_records.complete_service_record(
             model,
             user=current_user,
-            evidence=request.files.getlist("evidence_files"),
+            evidence=request.files.getlist("evidence_photos")
+            + request.files.getlist("evidence_files"),
             evidence_kind=form.evidence_kind.data or "photo",
             evidence_caption=(form.evidence_caption.data or "").strip() or None,
             mark_needs_met=bool(form.mark_needs_met.data),
@@ -264,12 +278,11 @@ class ServiceRecordView(ScopedModelView):
         stored = self._writable_file()
         record_id = stored.service_record_id
         try:
-            casework_records.set_file_shareable(
-                stored, user=current_user, is_shareable=request.form.get("shareable") == "1"
-            )
-            db.session.commit()
+            with committed():
+                casework_records.set_file_shareable(
+                    stored, user=current_user, is_shareable=request.form.get("shareable") == "1"
+                )
         except InvalidValue as exc:
-            db.session.rollback()
             flash(str(exc), "error")
         else:
             flash(
@@ -285,10 +298,9 @@ class ServiceRecordView(ScopedModelView):
         stored = self._writable_file()
         record_id, name = stored.service_record_id, stored.original_name
         try:
-            casework_records.remove_file(stored, user=current_user)
-            db.session.commit()
+            with committed():
+                casework_records.remove_file(stored, user=current_user)
         except InvalidValue as exc:
-            db.session.rollback()
             flash(str(exc), "error")
         else:
             flash(_("The file %(name)s was deleted.", name=name))
