@@ -7,12 +7,42 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Area, Household, User
+from app.models import Household
 from tests.conftest import ROLES, login_client
-from tests.factories import count_queries
+from tests.factories import (
+    PASSWORD,
+    count_queries,
+    make_fund,
+    make_household,
+    make_member,
+    make_need,
+    make_organisation,
+    make_project,
+    make_resource,
+    make_user,
+)
 
-# reads the demo district's rows; to be converted to tests/factories.py
-pytestmark = pytest.mark.demo
+
+@pytest.fixture(scope="module")
+def shared_world(shared_world):
+    """The module's world with eight households (three in the worker's community,
+    three in the neighbour community, two in the far street), each with a member and
+    a need; eight resources, projects (open, so a sponsor sees them), organisations
+    and more users: every list has more rows than a page of five; and a fund with a
+    few ledger entries."""
+    w = shared_world
+    places = [w.community] * 3 + [w.neighbour] * 3 + [w.far_community] * 2
+    for place in places:
+        household = make_household(place)
+        make_member(household)
+        make_need(household)
+        make_resource(community=place)
+        make_project(place)
+        make_organisation("social_org")
+        make_user("community_worker", area=place)
+    db.session.commit()
+    make_fund(w)
+    return w
 
 
 def test_healthz_answers_without_login(shared_app):
@@ -20,88 +50,82 @@ def test_healthz_answers_without_login(shared_app):
     assert response.status_code == 200 and response.get_json()["database"] == "ok"
 
 
-def test_wrong_password_and_inactive_users_cannot_log_in(app):
-    client = app.test_client()
-    response = client.post("/login", data={"username": "admin", "password": "nope"})
-    assert response.status_code == 200 and "错误" in response.get_data(as_text=True)
-    user = db.session.scalar(select(User).where(User.username == "worker"))
-    user.is_active = False
+def test_wrong_password_and_inactive_users_cannot_log_in(world, app):
     db.session.commit()
-    response = client.post("/login", data={"username": "worker", "password": "yijia-demo-2019"})
+    client = app.test_client()
+    response = client.post("/login", data={"username": world.admin.username, "password": "nope"})
+    assert response.status_code == 200 and "错误" in response.get_data(as_text=True)
+    world.worker.is_active = False
+    db.session.commit()
+    response = client.post("/login", data={"username": world.worker.username, "password": PASSWORD})
     assert response.status_code == 200
     assert client.get("/admin/").status_code == 302
 
 
-def test_deactivated_user_is_logged_out_on_next_request(app, login):
-    client = login("community_worker")
+def test_deactivated_user_is_logged_out_on_next_request(world, login):
+    client = login(world.worker)
     assert client.get("/admin/household/").status_code == 200
-    user = db.session.scalar(select(User).where(User.username == "worker"))
-    user.is_active = False
+    world.worker.is_active = False
     db.session.commit()
     assert client.get("/admin/household/").status_code == 302
 
 
-def test_login_never_redirects_off_site(app):
+def test_login_never_redirects_off_site(world, app):
+    db.session.commit()
     client = app.test_client()
     response = client.post(
-        "/login?next=//evil.example/x", data={"username": "admin", "password": "yijia-demo-2019"}
+        "/login?next=//evil.example/x",
+        data={"username": world.admin.username, "password": PASSWORD},
     )
     assert response.headers["Location"] == "/admin/"
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_landing_page_shows_scope_and_counts_in_chinese(shared_app, shared_login, role):
-    page = shared_login(role).get("/admin/").get_data(as_text=True)
+def test_landing_page_shows_scope_and_counts_in_chinese(shared_world, shared_login, role):
+    page = shared_login(shared_world.user(role)).get("/admin/").get_data(as_text=True)
     assert "欢迎" in page
     assert 'id="count-projects"' in page
     assert ('id="count-households"' in page) is (role != "sponsor")
 
 
-def test_landing_counts_follow_the_scope(shared_app, shared_login):
+def test_landing_counts_follow_the_scope(shared_world, shared_login):
     def households(role):
-        page = shared_login(role).get("/admin/").get_data(as_text=True)
+        page = shared_login(shared_world.user(role)).get("/admin/").get_data(as_text=True)
         return int(re.search(r'id="count-households">(\d+)<', page).group(1))
 
-    chengdong = db.session.scalar(select(Area).where(Area.name == "城东街道"))
-    heping = db.session.scalar(select(Area).where(Area.name == "和平社区"))
-    total = db.session.query(Household).count()
-    assert households("district_admin") == total
-    assert (
-        households("street_clerk")
-        == db.session.query(Household).filter_by(street_id=chengdong.id).count()
-    )
-    assert (
-        households("community_worker")
-        == db.session.query(Household).filter_by(community_id=heping.id).count()
-    )
+    assert households("district_admin") == 8
+    assert households("street_clerk") == 6
+    assert households("community_worker") == 3
 
 
-def test_street_switcher_narrows_every_list_for_district_users(shared_app, shared_login):
-    client = shared_login("district_manager")
-    street = db.session.scalar(select(Area).where(Area.name == "明光路街道"))
+def test_street_switcher_narrows_every_list_for_district_users(shared_world, shared_login):
+    client = shared_login(shared_world.manager)
+    street = shared_world.far_street
     response = client.post("/admin/street/", data={"street_id": street.id, "next": "/admin/"})
     assert response.status_code == 302
     page = client.get("/admin/household/?page_size=100").get_data(as_text=True)
     ids = {int(i) for i in re.findall(r"details/\?id=(\d+)", page)}
     expected = set(db.session.scalars(select(Household.id).where(Household.street_id == street.id)))
-    assert ids == expected
+    assert ids == expected and len(expected) == 2
     client.post("/admin/street/", data={"street_id": "", "next": "/admin/"})
     page = client.get("/admin/household/?page_size=100").get_data(as_text=True)
-    assert len(set(re.findall(r"details/\?id=(\d+)", page))) > len(expected)
+    assert len(set(re.findall(r"details/\?id=(\d+)", page))) == 8
 
 
 @pytest.mark.parametrize("role", ["street_clerk", "community_worker", "sponsor"])
-def test_street_switcher_is_for_district_users_only(shared_app, shared_login, role):
-    street = db.session.scalar(select(Area).where(Area.name == "明光路街道"))
-    response = shared_login(role).post("/admin/street/", data={"street_id": street.id})
+def test_street_switcher_is_for_district_users_only(shared_world, shared_login, role):
+    street = shared_world.far_street
+    response = shared_login(shared_world.user(role)).post(
+        "/admin/street/", data={"street_id": street.id}
+    )
     assert response.status_code == 403
 
 
-def test_language_switch_is_remembered_on_the_account(app, login):
-    client = login("street_clerk")
+def test_language_switch_is_remembered_on_the_account(world, app, login):
+    client = login(world.clerk)
     client.post("/language", data={"locale": "en", "next": "/admin/"})
     assert "Welcome" in client.get("/admin/").get_data(as_text=True)
-    fresh = login_client(app, "chengdong")
+    fresh = login_client(app, world.clerk)
     assert "Welcome" in fresh.get("/admin/").get_data(as_text=True)
     fresh.post("/language", data={"locale": "zh_Hans_CN"})
     assert "欢迎" in fresh.get("/admin/").get_data(as_text=True)
@@ -110,17 +134,18 @@ def test_language_switch_is_remembered_on_the_account(app, login):
 def test_csrf_is_required_on_every_post(backend):
     from tests.conftest import _make_app
 
-    url = backend.fresh_demo()
+    url = backend.fresh()
     app = _make_app(url, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        admin = make_user("district_admin").username
+        db.session.commit()
+        db.session.remove()
     client = app.test_client()
-    assert (
-        client.post("/login", data={"username": "admin", "password": "yijia-demo-2019"}).status_code
-        == 400
-    )
+    assert client.post("/login", data={"username": admin, "password": PASSWORD}).status_code == 400
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     response = client.post(
-        "/login", data={"username": "admin", "password": "yijia-demo-2019", "csrf_token": token}
+        "/login", data={"username": admin, "password": PASSWORD, "csrf_token": token}
     )
     assert response.status_code == 302
     for path in (
@@ -136,9 +161,9 @@ def test_csrf_is_required_on_every_post(backend):
     backend.drop(url)
 
 
-def test_errors_never_show_sql_or_tracebacks(app, login):
-    client = login("district_admin")
-    existing = db.session.scalars(select(Area).where(Area.level == "street")).first()
+def test_errors_never_show_sql_or_tracebacks(world, login):
+    client = login(world.admin)
+    existing = world.street
     # duplicate (parent, name): the database refuses it
     response = client.post(
         "/admin/area/new/",
@@ -159,15 +184,15 @@ def _statements(client, path) -> int:
 @pytest.mark.parametrize(
     "endpoint", ["household", "member", "need", "resource", "project", "organisation", "user"]
 )
-def test_list_queries_do_not_grow_with_page_size(shared_app, shared_login, endpoint):
-    client = shared_login("district_admin")
+def test_list_queries_do_not_grow_with_page_size(shared_world, shared_login, endpoint):
+    client = shared_login(shared_world.admin)
     small = _statements(client, f"/admin/{endpoint}/?page_size=5")
     large = _statements(client, f"/admin/{endpoint}/?page_size=100")
     assert large == small, f"{endpoint}: {small} queries for 5 rows, {large} for 100"
 
 
-def test_sponsor_list_queries_do_not_grow(shared_app, shared_login):
-    client = shared_login("sponsor")
+def test_sponsor_list_queries_do_not_grow(shared_world, shared_login):
+    client = shared_login(shared_world.sponsor)
     small = _statements(client, "/admin/sponsor/projects/?page_size=5")
     large = _statements(client, "/admin/sponsor/projects/?page_size=100")
     assert large == small
@@ -176,11 +201,11 @@ def test_sponsor_list_queries_do_not_grow(shared_app, shared_login):
 @pytest.mark.parametrize("endpoint", ["household", "ledger"])
 @pytest.mark.parametrize("export_type", ["csv", "xlsx"])
 def test_an_export_gives_its_database_connection_back(
-    shared_app, shared_login, export_type, endpoint
+    shared_world, shared_login, export_type, endpoint
 ):
     """Streamed rows hold a connection; it must return to the pool when the file is
     done, or a burst of exports drains the pool and every page waits."""
-    client = shared_login("district_admin")
+    client = shared_login(shared_world.admin)
     before = db.engine.pool.checkedout()
     for _ in range(3):
         assert client.get(f"/admin/{endpoint}/export/{export_type}/").status_code == 200
