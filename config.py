@@ -54,7 +54,8 @@ class Config:
     #: wrong current passwords on the change-password form, per user
     PASSWORD_CHANGE_FAILURES = os.environ.get("PASSWORD_CHANGE_FAILURES", "5 per 10 minutes")
     #: look-ups of "is this ID number registered?" per user and per client address
-    ID_NUMBER_CHECK_LIMIT = os.environ.get("ID_NUMBER_CHECK_LIMIT", "60 per hour; 300 per day")
+    #: (a clerk entering a busy day's households stays well below; a script does not)
+    ID_NUMBER_CHECK_LIMIT = os.environ.get("ID_NUMBER_CHECK_LIMIT", "200 per hour; 1000 per day")
     #: number of reverse proxies in front of the app (X-Forwarded-For hops to trust);
     #: 0 means the app is reached directly and the peer address is the client's
     PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))

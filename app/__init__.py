@@ -150,6 +150,9 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("IS_PRODUCTION"):
+            # production is served over HTTPS only (its cookies are Secure)
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if current_user and getattr(current_user, "is_authenticated", False):
             # Pages with personal data are never cached by browsers or proxies.
             response.headers.setdefault("Cache-Control", "no-store")

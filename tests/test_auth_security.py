@@ -554,3 +554,22 @@ def test_the_throttle_counts_in_redis_when_configured(backend):
     with app.app_context():
         db.engine.dispose()
     backend.drop(url)
+
+
+def test_unlocking_also_lifts_the_throttle_of_that_username(app, world, login, production_limits):
+    production_limits["LOGIN_FAILURES_PER_ACCOUNT"] = "3 per minute"
+    app.config["LOGIN_LOCK_AFTER"] = 3
+    db.session.commit()
+    client = app.test_client()
+    for _ in range(3):
+        _post_login(client, world.clerk.username, "wrong-password")
+    assert _post_login(client, world.clerk.username, PASSWORD).status_code == 429
+    login(world.admin).post(
+        "/admin/user/action/", data={"action": "unlock", "rowid": str(world.clerk.id)}
+    )
+    assert _post_login(client, world.clerk.username, PASSWORD).status_code == 302
+
+
+def test_production_pages_ask_for_https(app):
+    app.config["IS_PRODUCTION"] = True
+    assert "max-age" in app.test_client().get("/login").headers["Strict-Transport-Security"]

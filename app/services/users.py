@@ -33,6 +33,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app import throttle
 from app.extensions import db
 from app.models import Area, Organisation, User
 from app.models.user import check_dummy_password, role_area_problems
@@ -176,7 +177,7 @@ def reset_password(user: User, password: str) -> None:
     check_password_policy(password, username=user.username)
     user.set_password(password)
     user.must_change_password = True
-    user.unlock()
+    unlock(user)
 
 
 def deactivate(user: User) -> None:
@@ -190,8 +191,15 @@ def activate(user: User) -> None:
 
 
 def unlock(user: User) -> None:
-    """Lift the lock of too many failed logins. The caller commits."""
+    """Lift the lock of too many failed logins, and the login form's count of this
+    username's recent failures. The caller commits."""
     user.unlock()
+    if user.username:
+        throttle.clear(
+            "login-account",
+            throttle.account_key(user.username),
+            current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
+        )
 
 
 @transactional
