@@ -307,17 +307,25 @@ def mark_received(pledge_row: Pledge, *, user, received_on: dt.date) -> Pledge:
 # ------------------------------------------------------------------ impact
 @dataclass
 class ProjectProgress:
-    """One supported project as its sponsor sees it: whole-project figures, and this
-    organisation's own part."""
+    """One project as its sponsor sees it: whole-project figures (``budget`` …
+    ``spent``), and this organisation's own part (``own_*``), of which the cards on
+    "our support" are the sums."""
 
     project: Project
     budget: Decimal
+    #: the whole project: pledged (pending and approved), approved, received, spent
     pledged: Decimal
     approved: Decimal
     received: Decimal
     spent: Decimal
     own_approved: Decimal
+    #: the organisation's share of what was spent on the project (0 if it only pledged)
     share: Decimal
+    #: the organisation's pending and approved pledges, approved ones received, and its
+    #: share of the spending, to the cent
+    own_pledged: Decimal = Decimal("0")
+    own_received: Decimal = Decimal("0")
+    own_spent: Decimal = Decimal("0")
 
     @property
     def remaining(self) -> Decimal:
@@ -326,7 +334,8 @@ class ProjectProgress:
 
 @dataclass
 class Impact:
-    """What an organisation's support achieved: amounts in yuan, reach as counts."""
+    """What an organisation's support achieved: amounts in yuan, reach as counts. The
+    amounts are the sums of its rows (``progress``), so the cards and the table agree."""
 
     pledged: Decimal = Decimal("0")
     approved: Decimal = Decimal("0")
@@ -382,29 +391,31 @@ def sponsor_impact(organisation: Organisation) -> Impact:
     """Money pledged, approved, received and spent, and households and communities
     reached, for one organisation.
 
+    One row per project it supports or has a pending pledge on; each amount on the
+    cards is the sum of the rows' own amounts (``own_*``):
+
     - pledged: its pending and approved pledges; approved: approved ones; received:
       approved pledges marked received (money through the fund, goods by staff).
     - spent: for each project it supports, what the special fund paid out for the
       project (disbursements minus reversals), times the organisation's share of the
       project's approved pledges (the whole amount when it is the only sponsor; split
-      evenly among named sponsors when a project has no approved pledge at all).
-    - households reached: beneficiary households of its projects and households that
-      received a service recorded against them; communities reached: the communities
-      of those households and of its community projects. Counts only.
+      evenly among named sponsors when a project has no approved pledge at all), to
+      the cent; nothing for a project it has only a pending pledge on.
+    - households reached: beneficiary households of the projects it supports and
+      households that received a service recorded against them; communities reached:
+      the communities of those households and of its community projects. Counts only.
     """
-    ids_query = supported_project_ids(organisation)
-    project_ids = list(db.session.scalars(ids_query))
+    project_ids = list(db.session.scalars(supported_project_ids(organisation)))
+    supported = set(project_ids)
     impact = Impact(projects=len(project_ids))
 
-    own = db.session.execute(
-        select(
-            func.coalesce(
-                func.sum(case((Pledge.status.in_(RESERVING), Pledge.amount_yuan), else_=0)), 0
-            ),
-            func.coalesce(
-                func.sum(case((Pledge.status == "approved", Pledge.amount_yuan), else_=0)), 0
-            ),
-            func.coalesce(
+    own = {
+        pid: (Decimal(pledged or 0), Decimal(approved or 0), Decimal(received or 0))
+        for pid, pledged, approved, received in db.session.execute(
+            select(
+                Pledge.project_id,
+                func.sum(Pledge.amount_yuan),
+                func.sum(case((Pledge.status == "approved", Pledge.amount_yuan), else_=0)),
                 func.sum(
                     case(
                         (
@@ -414,62 +425,69 @@ def sponsor_impact(organisation: Organisation) -> Impact:
                         else_=0,
                     )
                 ),
-                0,
-            ),
-        ).where(Pledge.organisation_id == organisation.id)
-    ).one()
-    impact.pledged, impact.approved, impact.received = (Decimal(v) for v in own)
-    if not project_ids:
+            )
+            .where(Pledge.organisation_id == organisation.id, Pledge.status.in_(RESERVING))
+            .group_by(Pledge.project_id)
+        )
+    }
+    listed = supported | set(own)
+    if not listed:
         return impact
 
     per_project = {
-        pid: (Decimal(approved or 0), Decimal(received or 0), Decimal(mine or 0))
-        for pid, approved, received, mine in db.session.execute(
+        pid: (Decimal(approved or 0), Decimal(received or 0))
+        for pid, approved, received in db.session.execute(
             select(
                 Pledge.project_id,
                 func.sum(Pledge.amount_yuan),
                 func.sum(case((Pledge.received_on.is_not(None), Pledge.amount_yuan), else_=0)),
-                func.sum(
-                    case((Pledge.organisation_id == organisation.id, Pledge.amount_yuan), else_=0)
-                ),
             )
-            .where(Pledge.project_id.in_(project_ids), Pledge.status == "approved")
+            .where(Pledge.project_id.in_(listed), Pledge.status == "approved")
             .group_by(Pledge.project_id)
         )
     }
     named = dict(
         db.session.execute(
             select(project_sponsors.c.project_id, func.count())
-            .where(project_sponsors.c.project_id.in_(project_ids))
+            .where(project_sponsors.c.project_id.in_(listed))
             .group_by(project_sponsors.c.project_id)
         ).all()
     )
-    spent_by_project = net_disbursed(project_ids)
+    spent_by_project = net_disbursed(listed)
     projects = db.session.scalars(
-        select(Project).where(Project.id.in_(project_ids)).order_by(Project.id.desc())
+        select(Project).where(Project.id.in_(listed)).order_by(Project.id.desc())
     ).all()
-    spent_share = Decimal("0")
+    zero = Decimal("0")
     for project in projects:
-        approved, received, mine = per_project.get(project.id, (Decimal(0),) * 3)
-        if approved > 0:
-            share = mine / approved
+        approved, received = per_project.get(project.id, (zero, zero))
+        own_pledged, own_approved, own_received = own.get(project.id, (zero, zero, zero))
+        if project.id not in supported:
+            share = zero  # a pending pledge only: nothing spent is the organisation's yet
+        elif approved > 0:
+            share = own_approved / approved
         else:
             share = Decimal(1) / Decimal(named.get(project.id) or 1)
-        spent = spent_by_project.get(project.id, Decimal("0"))
-        spent_share += spent * share
-        impact.progress.append(
-            ProjectProgress(
-                project=project,
-                budget=project.budget,
-                pledged=project.pledged_total or Decimal("0"),
-                approved=approved,
-                received=received,
-                spent=spent,
-                own_approved=mine,
-                share=share,
-            )
+        spent = spent_by_project.get(project.id, zero)
+        row = ProjectProgress(
+            project=project,
+            budget=project.budget,
+            pledged=project.pledged_total or zero,
+            approved=approved,
+            received=received,
+            spent=spent,
+            own_approved=own_approved,
+            share=share,
+            own_pledged=own_pledged,
+            own_received=own_received,
+            own_spent=(spent * share).quantize(CENT, rounding=ROUND_HALF_UP),
         )
-    impact.spent = spent_share.quantize(CENT, rounding=ROUND_HALF_UP)
+        impact.progress.append(row)
+        impact.pledged += row.own_pledged
+        impact.approved += row.own_approved
+        impact.received += row.own_received
+        impact.spent += row.own_spent
+    if not project_ids:
+        return impact
 
     households = union(
         select(project_beneficiaries.c.household_id.label("hid")).where(

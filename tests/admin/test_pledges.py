@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Pledge, Project
 from app.services import files, sponsorship
+from app.validation import format_yuan
 from tests.conftest import ROLES
 from tests.factories import (
     count,
@@ -405,7 +406,7 @@ def test_our_support_shows_the_service_figures(shared_world, shared_login):
     organisation = shared_world.sponsor.organisation
     impact = sponsorship.sponsor_impact(organisation)
     page = shared_login(shared_world.sponsor).get("/admin/sponsor/impact/").text
-    assert f'id="impact-approved">{impact.approved:.2f}<' in page
+    assert f'id="impact-approved">{format_yuan(impact.approved)}<' in page
     assert f'id="impact-households">{impact.households_reached}<' in page
     assert f'id="impact-communities">{impact.communities_reached}<' in page
     for progress in impact.progress:
@@ -416,7 +417,11 @@ def test_our_support_shows_the_service_figures(shared_world, shared_login):
     }
     assert only_theirs == {shared_world.theirs_only.name}
     assert not any(name in page for name in only_theirs)
-    assert {p.project.name for p in impact.progress} == {shared_world.supported.name}
+    # the project it supports, and the one it has a pending pledge on
+    assert {p.project.name for p in impact.progress} == {
+        shared_world.supported.name,
+        shared_world.open_here.name,
+    }
     assert impact.approved == Decimal("1000")
 
 
