@@ -7,6 +7,7 @@ street, a project not open and not theirs).
 """
 
 import csv
+import datetime as dt
 import io
 import re
 
@@ -34,11 +35,24 @@ from app.models import (
     User,
     project_sponsors,
 )
-from tests.conftest import DEMO_ROLES, ROLES
-from tests.factories import area_named, count
-
-# reads the demo district's rows; to be converted to tests/factories.py
-pytestmark = pytest.mark.demo
+from app.models import choices as c
+from app.services import fund
+from app.services.casework import transition_case
+from tests.conftest import ROLES
+from tests.factories import (
+    count,
+    make_assessment,
+    make_household,
+    make_match,
+    make_member,
+    make_need,
+    make_organisation,
+    make_pledge,
+    make_project,
+    make_resource,
+    make_service_record,
+    make_support_plan,
+)
 
 STAFF = {"district_admin", "district_manager", "street_clerk", "community_worker"}
 WRITERS = {"district_admin", "street_clerk", "community_worker"}
@@ -66,7 +80,11 @@ VIEWS = {
     # read-only: rows are written by casework.transition_case only
     "case_transition": (CaseTransition, STAFF, set()),
     # the ledger is never edited or deleted, by anyone: posting has its own forms
-    "ledger": (LedgerEntry, {"district_admin", "district_manager", "street_clerk"}, set()),
+    "ledger": (
+        LedgerEntry,
+        {"district_admin", "district_manager", "street_clerk"},
+        set(),
+    ),
     "support_plan": (SupportPlan, STAFF, {"district_admin", "street_clerk"}),
     # months change only through evidence upload, check and payment (own endpoints)
     "plan_month": (PlanMonth, STAFF, set()),
@@ -97,26 +115,76 @@ def url(endpoint: str, rest: str = "") -> str:
     return SPONSOR_URLS.get(endpoint, f"/admin/{endpoint}/") + rest
 
 
-def _sponsor_organisation_id():
-    return db.session.scalar(select(User.organisation_id).where(User.username == "sponsor"))
+def _rows_everywhere(w):
+    """In each place (the worker's community, the neighbour, the far community): a
+    household with a member, a need matched to a resource of the place, a visit, a
+    case move and a service record; a support plan with its months; a community
+    project with a pledge of each sponsor, paid from the fund; an organisation of the
+    place's street. The district's own resource, organisation and donation, a hardship
+    category, and a finished project of the other sponsor."""
+    projects = []
+    for place in (w.community, w.neighbour, w.far_community):
+        household = make_household(place)
+        make_member(household)
+        need = make_need(household)
+        make_match(need, make_resource(community=place))
+        make_assessment(household)
+        transition_case(household, "assessed", user=w.admin, note="入户评估")
+        make_service_record(household)
+        make_support_plan(household)
+        project = make_project(place)
+        make_pledge(project, w.sponsor.organisation, amount="100")
+        make_pledge(project, w.other_sponsor.organisation, amount="200")
+        make_organisation("social_org", street=place.parent)
+        projects.append(project)
+    make_resource(served=[w.district])
+    make_organisation("foundation")
+    make_project(w.far_community, status="completed", sponsors=[w.other_sponsor.organisation])
+    db.session.add(HardshipCategory(code="dibao", name="低保", sort_order=0))
+    db.session.commit()
+    fund.post_donation(
+        user=w.admin,
+        amount="10000",
+        posted_on=dt.date(2026, 1, 10),
+        receipt_number="JJH-1",
+        donor_name="测试捐赠人",
+    )
+    for project in projects:
+        fund.post_disbursement(
+            user=w.admin,
+            amount="100",
+            posted_on=dt.date(2026, 3, 1),
+            purpose="项目拨付",
+            payee_person="收款人",
+            project=project,
+        )
+    return w
 
 
-def out_of_scope_row(model, role):
+@pytest.fixture
+def world(world):
+    return _rows_everywhere(world)
+
+
+@pytest.fixture(scope="module")
+def shared_world(shared_world):
+    return _rows_everywhere(shared_world)
+
+
+def out_of_scope_row(w, model, role):
     """A row this role must neither see nor touch, or None when it sees them all."""
-    chengdong, heping = area_named("城东街道"), area_named("和平社区")
+    chengdong, heping = w.street, w.community
     if role in ("district_admin", "district_manager"):
         return None
     if role == "sponsor":
         if model is Pledge:
             return db.session.scalar(
-                select(Pledge).where(Pledge.organisation_id != _sponsor_organisation_id())
+                select(Pledge).where(Pledge.organisation_id != w.sponsor.organisation_id)
             )
         if model is not Project:
             return db.session.scalars(select(model)).first()
-        theirs = (
-            select(project_sponsors.c.project_id)
-            .join(User, User.organisation_id == project_sponsors.c.organisation_id)
-            .where(User.username == "sponsor")
+        theirs = select(project_sponsors.c.project_id).where(
+            project_sponsors.c.organisation_id == w.sponsor.organisation_id
         )
         return db.session.scalar(
             select(Project).where(Project.status != "open", Project.id.not_in(theirs))
@@ -139,12 +207,12 @@ def out_of_scope_row(model, role):
     )
 
 
-def in_scope_row(model, role):
+def in_scope_row(w, model, role):
     """A row this role may see (and, if a writer, change)."""
-    chengdong, heping = area_named("城东街道"), area_named("和平社区")
+    chengdong, heping = w.street, w.community
     if role == "sponsor" and model is Pledge:
         return db.session.scalar(
-            select(Pledge).where(Pledge.organisation_id == _sponsor_organisation_id())
+            select(Pledge).where(Pledge.organisation_id == w.sponsor.organisation_id)
         )
     if role == "sponsor":
         return db.session.scalar(select(Project).where(Project.status == "open"))
@@ -169,8 +237,8 @@ CASES = [(e, r) for e in VIEWS for r in ROLES]
 
 
 @pytest.mark.parametrize(("endpoint", "role"), CASES)
-def test_list_is_open_only_to_its_roles(shared_app, shared_login, endpoint, role):
-    client = shared_login(role)
+def test_list_is_open_only_to_its_roles(shared_world, shared_login, endpoint, role):
+    client = shared_login(shared_world.user(role))
     response = client.get(url(endpoint))
     assert response.status_code == (200 if role in VIEWS[endpoint][1] else 403)
 
@@ -185,10 +253,10 @@ def test_anonymous_users_are_sent_to_login(shared_app, endpoint):
 
 
 @pytest.mark.parametrize(("endpoint", "role"), [(e, r) for e, r in CASES if r in VIEWS[e][1]])
-def test_in_scope_details_and_edit(shared_app, shared_login, endpoint, role):
+def test_in_scope_details_and_edit(shared_world, shared_login, endpoint, role):
     model, readers, writers = VIEWS[endpoint]
-    row = in_scope_row(model, role)
-    client = shared_login(role)
+    row = in_scope_row(shared_world, model, role)
+    client = shared_login(shared_world.user(role))
     assert client.get(url(endpoint, f"details/?id={row.id}")).status_code == 200
     may_edit = role in writers and not (model is Organisation and role == "community_worker")
     expected_edit = 200 if may_edit else (404 if role in writers else 403)
@@ -196,14 +264,14 @@ def test_in_scope_details_and_edit(shared_app, shared_login, endpoint, role):
 
 
 @pytest.mark.parametrize(("endpoint", "role"), CASES)
-def test_out_of_scope_ids_are_refused_every_way_in(app, login, endpoint, role):
+def test_out_of_scope_ids_are_refused_every_way_in(world, login, endpoint, role):
     model, readers, writers = VIEWS[endpoint]
-    row = out_of_scope_row(model, role)
+    row = out_of_scope_row(world, model, role)
     if row is None:
         pytest.skip("this role's scope covers every row")
     row_id, before = row.id, count(model)
     snapshot = {c.key: getattr(row, c.key) for c in model.__table__.columns}
-    client = login(role)
+    client = login(world.user(role))
     read_refusal = (404,) if role in readers else (403,)
     write_refusal = (403, 404)
 
@@ -219,7 +287,8 @@ def test_out_of_scope_ids_are_refused_every_way_in(app, login, endpoint, role):
     assert client.post(url(endpoint, "delete/"), data={"id": row_id}).status_code in write_refusal
     assert (
         client.post(
-            url(endpoint, "ajax/update/"), data={"list_form_pk": row_id, "status": "withdrawn"}
+            url(endpoint, "ajax/update/"),
+            data={"list_form_pk": row_id, "status": "withdrawn"},
         ).status_code
         in write_refusal
     )
@@ -233,10 +302,10 @@ def test_out_of_scope_ids_are_refused_every_way_in(app, login, endpoint, role):
 
 
 @pytest.mark.parametrize("endpoint", list(VIEWS))
-def test_malformed_ids_are_not_found(shared_app, shared_login, endpoint):
-    client = shared_login("district_admin")
+def test_malformed_ids_are_not_found(shared_world, shared_login, endpoint):
+    client = shared_login(shared_world.admin)
     if endpoint in SPONSOR_URLS:
-        client = shared_login("sponsor")
+        client = shared_login(shared_world.sponsor)
     for raw in ("1,2", "abc", "-1", "99999999", "1%20OR%201=1"):
         assert client.get(url(endpoint, f"details/?id={raw}")).status_code == 404
 
@@ -249,8 +318,8 @@ def _export_ids(client, endpoint):
     return {int(r[0]) for r in rows[1:] if r}
 
 
-def _expected_ids(model, role):
-    chengdong, heping = area_named("城东街道"), area_named("和平社区")
+def _expected_ids(w, model, role):
+    chengdong, heping = w.street, w.community
     stmt = select(model.id)
     if role == "street_clerk" and model in AREA_OWNED:
         stmt = stmt.where((model.street_id == chengdong.id) | model.street_id.is_(None))
@@ -283,38 +352,37 @@ def _expected_ids(model, role):
         "plan_month",
     ],
 )
-def test_exports_hold_exactly_the_rows_in_scope(shared_app, shared_login, endpoint, role):
+def test_exports_hold_exactly_the_rows_in_scope(shared_world, shared_login, endpoint, role):
     model, readers, _writers = VIEWS[endpoint]
-    client = shared_login(role)
+    client = shared_login(shared_world.user(role))
     if role not in readers:
         assert client.get(url(endpoint, "export/csv/")).status_code == 403
         return
-    assert _export_ids(client, endpoint) == _expected_ids(model, role)
+    assert _export_ids(client, endpoint) == _expected_ids(shared_world, model, role)
 
 
 @pytest.mark.parametrize("role", sorted(STAFF))
-def test_list_count_matches_the_scope(shared_app, shared_login, role):
-    client = shared_login(role)
+def test_list_count_matches_the_scope(shared_world, shared_login, role):
+    client = shared_login(shared_world.user(role))
     page = client.get("/admin/household/?page_size=100").get_data(as_text=True)
     shown = {int(i) for i in re.findall(r'name="rowid"[^>]*value="(\d+)"', page)}
-    expected = _expected_ids(Household, role)
+    expected = _expected_ids(shared_world, Household, role)
     if role == "district_manager":  # no actions, so no row checkboxes: use details links
         shown = {int(i) for i in re.findall(r"details/\?id=(\d+)", page)}
     assert shown and shown <= expected
     assert len(shown) == min(len(expected), 100)
 
 
-def test_sponsor_export_is_refused(shared_app, shared_login):
-    client = shared_login("sponsor")
+def test_sponsor_export_is_refused(shared_world, shared_login):
+    client = shared_login(shared_world.sponsor)
     assert client.get(url("sponsor_project", "export/csv/")).status_code == 403
 
 
 @pytest.mark.parametrize("role", ["street_clerk", "community_worker"])
-def test_cannot_create_a_household_in_another_area(app, login, role):
-    client = login(role)
+def test_cannot_create_a_household_in_another_area(world, login, role):
+    client = login(world.user(role))
     before = count(Household)
-    other = db.session.scalar(select(Area).where(Area.name == "明光社区"))
-    same_street_other = db.session.scalar(select(Area).where(Area.name == "东郢社区"))
+    other, same_street_other = world.far_community, world.neighbour
     targets = [other] + ([same_street_other] if role == "community_worker" else [])
     for target in targets:
         response = client.post(
@@ -335,15 +403,15 @@ def test_cannot_create_a_household_in_another_area(app, login, role):
 
 
 @pytest.mark.parametrize("role", ["street_clerk", "community_worker"])
-def test_can_create_a_household_in_own_area(app, login, role):
-    client = login(role)
-    community = db.session.scalar(select(Area).where(Area.name == "和平社区"))
+def test_can_create_a_household_in_own_area(world, login, role):
+    client = login(world.user(role))
+    community = world.community
     response = client.post(
         "/admin/household/new/",
         data={
             "head_name": "新户主",
             "head_id_number": "11010519491231002X",
-            "address": "和平社区1栋",
+            "address": "测试社区1栋",
             "community": community.id,
             "intake_channel": "self_request",
             "status": "registered",
@@ -355,9 +423,9 @@ def test_can_create_a_household_in_own_area(app, login, role):
     assert household is not None and household.street_id == community.parent_id
 
 
-def test_moving_a_household_out_of_scope_is_refused(app, login):
-    client = login("community_worker")
-    heping, dongying = area_named("和平社区"), area_named("东郢社区")
+def test_moving_a_household_out_of_scope_is_refused(world, login):
+    client = login(world.worker)
+    heping, dongying = world.community, world.neighbour
     household = db.session.scalar(select(Household).where(Household.community_id == heping.id))
     response = client.post(
         f"/admin/household/edit/?id={household.id}",
@@ -376,9 +444,9 @@ def test_moving_a_household_out_of_scope_is_refused(app, login):
     assert db.session.get(Household, household.id).community_id == heping.id
 
 
-def test_bulk_delete_touches_only_rows_in_scope(app, login):
-    client = login("street_clerk")
-    chengdong = area_named("城东街道")
+def test_bulk_delete_touches_only_rows_in_scope(world, login):
+    client = login(world.clerk)
+    chengdong = world.street
     mine = db.session.scalar(select(Need).where(Need.street_id == chengdong.id))
     theirs = db.session.scalar(select(Need).where(Need.street_id != chengdong.id))
     mine_id, theirs_id = mine.id, theirs.id
@@ -393,28 +461,28 @@ def test_bulk_delete_touches_only_rows_in_scope(app, login):
 
 @pytest.mark.parametrize("role", ["street_clerk", "community_worker"])
 @pytest.mark.parametrize("endpoint", ["need", "member", "project"])
-def test_ajax_lookups_stay_in_scope(shared_app, shared_login, role, endpoint):
-    client = shared_login(role)
+def test_ajax_lookups_stay_in_scope(shared_world, shared_login, role, endpoint):
+    client = shared_login(shared_world.user(role))
     field = "beneficiaries" if endpoint == "project" else "household"
     response = client.get(url(endpoint, f"ajax/lookup/?name={field}&query=&limit=1000"))
     assert response.status_code == 200
     results = response.get_json()
     assert 0 < len(results) <= 20
-    allowed = _expected_ids(Household, role)
+    allowed = _expected_ids(shared_world, Household, role)
     assert {pk for pk, _label in results} <= allowed
     # LIKE wildcards are literal
     assert client.get(url(endpoint, f"ajax/lookup/?name={field}&query=%25")).get_json() == []
 
 
-def test_ajax_lookup_as_sponsor_is_refused(shared_app, shared_login):
-    client = shared_login("sponsor")
+def test_ajax_lookup_as_sponsor_is_refused(shared_world, shared_login):
+    client = shared_login(shared_world.sponsor)
     assert client.get("/admin/need/ajax/lookup/?name=household&query=").status_code == 403
 
 
 @pytest.mark.parametrize("role", ["street_clerk", "community_worker"])
-def test_choice_lists_and_filters_name_no_other_area(shared_app, shared_login, role):
-    client = shared_login(role)
-    other_street_names = ["明光社区", "胜利社区", "七里站社区", "明光路街道"]
+def test_choice_lists_and_filters_name_no_other_area(shared_world, shared_login, role):
+    client = shared_login(shared_world.user(role))
+    other_street_names = [shared_world.far_community.name, shared_world.far_street.name]
     pages = [
         client.get("/admin/household/").get_data(as_text=True),
         client.get("/admin/household/new/").get_data(as_text=True),
@@ -426,27 +494,28 @@ def test_choice_lists_and_filters_name_no_other_area(shared_app, shared_login, r
         for name in other_street_names:
             assert name not in page
     if role == "community_worker":
-        assert "东郢社区" not in pages[1]  # same street, another community
+        assert shared_world.neighbour.name not in pages[1]  # same street, another community
 
 
-def test_manager_filters_list_every_street(shared_app, shared_login):
-    page = shared_login("district_manager").get("/admin/household/").get_data(as_text=True)
-    for name in ("城东街道", "明光路街道", "胜利路街道", "七里站街道"):
+def test_manager_filters_list_every_street(shared_world, shared_login):
+    page = shared_login(shared_world.manager).get("/admin/household/").get_data(as_text=True)
+    for name in (shared_world.street.name, shared_world.far_street.name):
         assert name in page
 
 
-def test_editable_list_needs_edit_rights(shared_app, shared_login):
+def test_editable_list_needs_edit_rights(shared_world, shared_login):
     need = db.session.scalars(select(Need)).first()
-    client = shared_login("district_manager")
+    client = shared_login(shared_world.manager)
     response = client.post(
-        "/admin/need/ajax/update/", data={"list_form_pk": need.id, "status": "withdrawn"}
+        "/admin/need/ajax/update/",
+        data={"list_form_pk": need.id, "status": "withdrawn"},
     )
     assert response.status_code == 403
 
 
-def test_inline_edit_in_scope_works(app, login):
-    client = login("community_worker")
-    heping = area_named("和平社区")
+def test_inline_edit_in_scope_works(world, login):
+    client = login(world.worker)
+    heping = world.community
     need = db.session.scalar(select(Need).where(Need.community_id == heping.id))
     response = client.post(
         "/admin/need/ajax/update/", data={"list_form_pk": need.id, "status": "met"}
@@ -456,9 +525,9 @@ def test_inline_edit_in_scope_works(app, login):
     assert db.session.get(Need, need.id).status == "met"
 
 
-def test_user_admin_is_admin_only_even_for_writes(app, login):
+def test_user_admin_is_admin_only_even_for_writes(world, login):
     for role in ("district_manager", "street_clerk", "community_worker", "sponsor"):
-        client = login(role)
+        client = login(world.user(role))
         before = count(User)
         response = client.post(
             "/admin/user/new/",
@@ -473,11 +542,5 @@ def test_user_admin_is_admin_only_even_for_writes(app, login):
         assert count(User) == before
 
 
-def test_demo_roles_are_the_ones_tested():
-    assert set(DEMO_ROLES) == {
-        "district_admin",
-        "district_manager",
-        "street_clerk",
-        "community_worker",
-        "sponsor",
-    }
+def test_every_role_of_the_app_is_tested():
+    assert set(ROLES) == set(c.values(c.ROLES))
