@@ -83,14 +83,19 @@ def test_role_sees_landing_list_and_is_refused(role, browser_login, live_server,
     assert rows.count() >= 1, f"{role} sees an empty list at {allowed}"
     assert CJK_RE.search(page.locator("table.model-list").inner_text())
 
-    # A page the role may not see: 403 and the error page's message.
+    # A page the role may not see: 403, and the error page says who may do it.
     response = page.goto(refused)
     assert response is not None and response.status == 403, f"{role} {refused}: {response.status}"
     message = page.locator("#error-message")
     assert message.is_visible()
-    assert message.inner_text().strip() == _zh_translation(
-        live_server, "You do not have permission to see this page."
+    said = _zh_translation(
+        live_server,
+        "You do not have permission to do this. It is done by: %(roles)s.",
+        roles="\x00",
     )
+    before, after = said.split("\x00")
+    text = message.inner_text().strip()
+    assert text.startswith(before) and text.endswith(after) and len(text) > len(said), text
 
 
 def test_language_switch_and_logout(browser_login, live_server):
