@@ -75,6 +75,8 @@ class Config:
     VISIT_OVERDUE_DAYS = int(os.environ.get("VISIT_OVERDUE_DAYS", "7"))
     #: a need still open after this many days is overdue
     NEED_OVERDUE_DAYS = int(os.environ.get("NEED_OVERDUE_DAYS", "30"))
+    #: a month to check or pay, or a pledge to decide, is overdue after this many days
+    HANDOFF_DAYS = int(os.environ.get("HANDOFF_DAYS", "7"))
     #: an approved pledge not received after this many days is an anomaly
     PLEDGE_RECEIPT_OVERDUE_DAYS = int(os.environ.get("PLEDGE_RECEIPT_OVERDUE_DAYS", "30"))
     TESTING = False
