@@ -173,7 +173,7 @@ def shared_world(shared_world):
 
 def out_of_scope_row(w, model, role):
     """A row this role must neither see nor touch, or None when it sees them all."""
-    chengdong, heping = w.street, w.community
+    street, community = w.street, w.community
     if role in ("district_admin", "district_manager"):
         return None
     if role == "sponsor":
@@ -190,26 +190,26 @@ def out_of_scope_row(w, model, role):
             select(Project).where(Project.status != "open", Project.id.not_in(theirs))
         )
     if model is Area:
-        clause = Area.parent_id != chengdong.id if role == "street_clerk" else Area.id != heping.id
+        clause = Area.parent_id != street.id if role == "street_clerk" else Area.id != community.id
         return db.session.scalar(select(Area).where(Area.level == "community", clause))
     if model in (HardshipCategory, User):
         return None if model is HardshipCategory else db.session.scalars(select(User)).first()
     if role == "street_clerk":
         return db.session.scalar(
-            select(model).where(model.street_id.is_not(None), model.street_id != chengdong.id)
+            select(model).where(model.street_id.is_not(None), model.street_id != street.id)
         )
     # community worker: prefer a row of *another community in the same street*
     same_street = db.session.scalar(
-        select(model).where(model.street_id == chengdong.id, model.community_id != heping.id)
+        select(model).where(model.street_id == street.id, model.community_id != community.id)
     )
     return same_street or db.session.scalar(
-        select(model).where(model.street_id.is_not(None), model.street_id != chengdong.id)
+        select(model).where(model.street_id.is_not(None), model.street_id != street.id)
     )
 
 
 def in_scope_row(w, model, role):
     """A row this role may see (and, if a writer, change)."""
-    chengdong, heping = w.street, w.community
+    street, community = w.street, w.community
     if role == "sponsor" and model is Pledge:
         return db.session.scalar(
             select(Pledge).where(Pledge.organisation_id == w.sponsor.organisation_id)
@@ -217,13 +217,13 @@ def in_scope_row(w, model, role):
     if role == "sponsor":
         return db.session.scalar(select(Project).where(Project.status == "open"))
     if model is Area:
-        return heping
+        return community
     if model in AREA_OWNED and role == "street_clerk":
-        return db.session.scalar(select(model).where(model.street_id == chengdong.id))
+        return db.session.scalar(select(model).where(model.street_id == street.id))
     if model is Organisation and role == "community_worker":
         return db.session.scalar(select(model).where(model.street_id.is_(None)))
     if model in AREA_OWNED and role == "community_worker":
-        return db.session.scalar(select(model).where(model.community_id == heping.id))
+        return db.session.scalar(select(model).where(model.community_id == community.id))
     return db.session.scalars(select(model).order_by(model.id)).first()
 
 
@@ -319,15 +319,15 @@ def _export_ids(client, endpoint):
 
 
 def _expected_ids(w, model, role):
-    chengdong, heping = w.street, w.community
+    street, community = w.street, w.community
     stmt = select(model.id)
     if role == "street_clerk" and model in AREA_OWNED:
-        stmt = stmt.where((model.street_id == chengdong.id) | model.street_id.is_(None))
+        stmt = stmt.where((model.street_id == street.id) | model.street_id.is_(None))
     elif role == "community_worker" and model in AREA_OWNED:
         stmt = stmt.where(
-            (model.community_id == heping.id)
+            (model.community_id == community.id)
             | model.street_id.is_(None)
-            | ((model.street_id == chengdong.id) & model.community_id.is_(None))
+            | ((model.street_id == street.id) & model.community_id.is_(None))
         )
     return set(db.session.scalars(stmt))
 
@@ -425,15 +425,15 @@ def test_can_create_a_household_in_own_area(world, login, role):
 
 def test_moving_a_household_out_of_scope_is_refused(world, login):
     client = login(world.worker)
-    heping, dongying = world.community, world.neighbour
-    household = db.session.scalar(select(Household).where(Household.community_id == heping.id))
+    community, neighbour = world.community, world.neighbour
+    household = db.session.scalar(select(Household).where(Household.community_id == community.id))
     response = client.post(
         f"/admin/household/edit/?id={household.id}",
         data={
             "head_name": household.head_name,
             "head_id_number": household.head_id_number,
             "address": household.address,
-            "community": dongying.id,
+            "community": neighbour.id,
             "intake_channel": household.intake_channel,
             "status": household.status,
             "intake_date": household.intake_date.isoformat(),
@@ -441,14 +441,14 @@ def test_moving_a_household_out_of_scope_is_refused(world, login):
     )
     assert response.status_code == 200
     db.session.expire_all()
-    assert db.session.get(Household, household.id).community_id == heping.id
+    assert db.session.get(Household, household.id).community_id == community.id
 
 
 def test_bulk_delete_touches_only_rows_in_scope(world, login):
     client = login(world.clerk)
-    chengdong = world.street
-    mine = db.session.scalar(select(Need).where(Need.street_id == chengdong.id))
-    theirs = db.session.scalar(select(Need).where(Need.street_id != chengdong.id))
+    street = world.street
+    mine = db.session.scalar(select(Need).where(Need.street_id == street.id))
+    theirs = db.session.scalar(select(Need).where(Need.street_id != street.id))
     mine_id, theirs_id = mine.id, theirs.id
     response = client.post(
         "/admin/need/action/", data={"action": "delete", "rowid": [mine_id, theirs_id]}
@@ -515,8 +515,8 @@ def test_editable_list_needs_edit_rights(shared_world, shared_login):
 
 def test_inline_edit_in_scope_works(world, login):
     client = login(world.worker)
-    heping = world.community
-    need = db.session.scalar(select(Need).where(Need.community_id == heping.id))
+    community = world.community
+    need = db.session.scalar(select(Need).where(Need.community_id == community.id))
     response = client.post(
         "/admin/need/ajax/update/", data={"list_form_pk": need.id, "status": "met"}
     )

@@ -15,7 +15,7 @@ GOOD = {
     "head_name": "新户主",
     "head_id_number": "11010519491231002X",
     "head_phone": "13812345678",
-    "address": "和平社区1栋",
+    "address": "测试社区1栋",
     "intake_channel": "self_request",
     "status": "registered",
     "intake_date": "2026-01-05",

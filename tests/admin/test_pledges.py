@@ -181,12 +181,12 @@ def test_sponsor_project_filters_list_streets_and_filter(shared_world, shared_ap
     client = shared_login(shared_world.sponsor)
     page = client.get("/admin/sponsor/projects/").text
     assert shared_world.street.name in page and shared_world.far_street.name in page
-    chengdong = shared_world.street
+    street = shared_world.street
     view = next(
         v for v in shared_app.extensions["admin"][0]._views if v.endpoint == "sponsor_project"
     )
     arg = next(a for a, (_i, f) in view._filter_args.items() if f.column is Project.street_id)
-    filtered = client.get(f"/admin/sponsor/projects/?flt0_{arg}={chengdong.id}&page_size=100").text
+    filtered = client.get(f"/admin/sponsor/projects/?flt0_{arg}={street.id}&page_size=100").text
     assert shared_world.open_here.name in filtered
     assert shared_world.open_far.name not in filtered and shared_world.open_far.name in page
 

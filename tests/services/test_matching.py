@@ -50,23 +50,23 @@ def test_resources_fit_by_category_or_by_a_kind_that_meets_it(world):
 
 def test_area_coverage_by_served_areas_or_the_owner_area(world):
     need = _need(world.community, category="meals")
-    chengdong, dongying = world.street, world.neighbour
+    street, neighbour = world.street, world.neighbour
     other_street = world.far_street
     fits = {
         "服务本社区": dict(served=[world.community]),
         "服务本街道": dict(served=[world.street]),
         "服务全区": dict(served=[world.district]),
         "本社区所有": dict(community=world.community),
-        "本街道所有": dict(street=chengdong),
+        "本街道所有": dict(street=street),
         "全区所有": dict(),
     }
     misfits = {
         "服务别的社区": dict(served=[world.neighbour]),
         "服务别的街道": dict(served=[world.far_street]),
-        "别的社区所有": dict(community=dongying),
+        "别的社区所有": dict(community=neighbour),
         "别的街道所有": dict(street=other_street),
         # served areas win over the owner's area
-        "本街道所有但只服务东郢": dict(street=chengdong, served=[world.neighbour]),
+        "本街道所有但只服务东郢": dict(street=street, served=[world.neighbour]),
     }
     for name, kw in {**fits, **misfits}.items():
         make_resource(name=name, category="meals", **kw)
@@ -175,7 +175,7 @@ def test_needs_a_resource_could_serve(world):
     resource = make_resource(name="城东送餐", category="meals", street=world.street)
     heping_low = _need(world.community, category="meals", urgency="low")
     heping_critical = _need(world.community, category="meals", urgency="critical")
-    dongying = _need(world.neighbour, category="meals")
+    neighbour = _need(world.neighbour, category="meals")
     elsewhere = _need(world.far_community, category="meals")
     other_category = _need(world.community, category="policy")
     matched = _need(world.community, category="meals", status="matched")
@@ -186,16 +186,16 @@ def test_needs_a_resource_could_serve(world):
         return [s.item.id for s in found], found
 
     clerk_ids, found = ids(world.clerk)
-    test_needs = [i for i in clerk_ids if i in {heping_low.id, heping_critical.id, dongying.id}]
+    test_needs = [i for i in clerk_ids if i in {heping_low.id, heping_critical.id, neighbour.id}]
     assert test_needs[0] == heping_critical.id and set(test_needs) == {
         heping_low.id,
         heping_critical.id,
-        dongying.id,
+        neighbour.id,
     }
     assert not {elsewhere.id, other_category.id, matched.id} & set(clerk_ids)
     assert "紧急程度：紧急" in found[clerk_ids.index(heping_critical.id)].reasons
     worker_ids, _ = ids(world.worker)
-    assert dongying.id not in worker_ids and heping_low.id in worker_ids
+    assert neighbour.id not in worker_ids and heping_low.id in worker_ids
     # a resource that cannot be given out suggests nothing
     resource.status = "withdrawn"
     db.session.flush()
