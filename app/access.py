@@ -38,6 +38,7 @@ from sqlalchemy import and_, false, func, or_, select, true
 
 from app.extensions import db
 from app.models import (
+    ArchivableMixin,
     Area,
     Assessment,
     CaseTransition,
@@ -336,10 +337,25 @@ def can_reveal_personal_data(household: Household | None, user) -> bool:
     return can_write_row(household, user) and household.id is not None
 
 
-def readable(model, user):
-    """A Query of the rows of ``model`` that ``user`` may read: drop-downs and ajax
-    look-ups offer exactly these."""
-    return db.session.query(model).filter(read_criterion(model, scope_of(user)))
+def active_criterion(model):
+    """SQL criterion for the rows of ``model`` still in use: archived rows
+    (``ArchivableMixin``) leave lists, drop-downs, look-ups, to-do items and counts,
+    and this is the one place that says so. Models that are never archived: true."""
+    if issubclass(model, ArchivableMixin):
+        return model.archived_at.is_(None)
+    return true()
+
+
+def readable(model, user, *, keep=(), include_archived: bool = False):
+    """A Query of the rows of ``model`` that ``user`` may read and that are in use:
+    drop-downs and ajax look-ups offer exactly these. ``keep``: rows to offer even when
+    archived (the values a record already has, so that its form still shows them);
+    ``include_archived``: every readable row (looking one up by id)."""
+    active = true() if include_archived else active_criterion(model)
+    kept_ids = [row.id for row in keep if row is not None and row.id is not None]
+    if kept_ids:
+        active = or_(active, model.id.in_(kept_ids))
+    return db.session.query(model).filter(read_criterion(model, scope_of(user)), active)
 
 
 def areas_within(level: str, user):
@@ -407,6 +423,10 @@ class Permission(StrEnum):
     USE_SPONSOR_PORTAL = "use_sponsor_portal"
     #: the staff pages of projects and pledges (sponsors have their own portal)
     SEE_STAFF_PROJECTS = "see_staff_projects"
+    #: bring an archived record back into use (``services.archive.restore``)
+    RESTORE_RECORD = "restore_record"
+    #: remove a record entered by mistake, with no history (``services.archive.hard_delete``)
+    HARD_DELETE_RECORD = "hard_delete_record"
 
 
 ALL_ROLES = STAFF + ("sponsor",)
@@ -428,6 +448,8 @@ PERMISSION_ROLES: dict[Permission, tuple[str, ...]] = {
     Permission.DECIDE_PLEDGE: WRITE_ROLES[Pledge],
     Permission.USE_SPONSOR_PORTAL: ("sponsor",),
     Permission.SEE_STAFF_PROJECTS: STAFF,
+    Permission.RESTORE_RECORD: ADMIN,
+    Permission.HARD_DELETE_RECORD: ADMIN,
 }
 
 

@@ -1,5 +1,6 @@
 """Command-line tasks: ``flask seed-demo``, ``flask create-user``, ``flask reset-password``,
-``flask unlock-user``, ``flask deactivate-user``, ``flask case-status``, ``flask todo``."""
+``flask unlock-user``, ``flask deactivate-user``, ``flask case-status``, ``flask archive``,
+``flask todo``."""
 
 import click
 from flask import Flask
@@ -168,6 +169,46 @@ def register_cli(app: Flask) -> None:
             db.session.rollback()
             raise click.ClickException(str(exc)) from None
         click.echo(f"household {household.id}: {household.status}")
+
+    def _archivable(model_name: str, record_id: int, username: str):
+        from app.services.archive import ARCHIVABLE
+
+        record = db.session.get(ARCHIVABLE[model_name], record_id)
+        if record is None:
+            raise click.ClickException(f"no {model_name} {record_id}")
+        return record, _user_named(username)
+
+    model_choice = click.Choice(
+        ["household", "member", "need", "resource", "project", "organisation"]
+    )
+
+    @app.cli.command("archive")
+    @click.argument("model_name", metavar="MODEL", type=model_choice)
+    @click.argument("record_id", metavar="ID", type=int)
+    @click.option("--user", "username", required=True, help="who archives it")
+    @click.option("--reason", default="", help="why (required to archive; kept with it)")
+    @click.option("--restore", is_flag=True, help="restore it instead (district admin)")
+    @click.option(
+        "--delete", "hard", is_flag=True, help="delete it as a mistake (admin, no history)"
+    )
+    def archive_command(model_name, record_id, username, reason, restore, hard):
+        """Archive a record (the same rule as the panel's 归档); --restore brings it
+        back, --delete removes a record entered by mistake that has no history."""
+        from app.services import archive
+
+        record, user = _archivable(model_name, record_id, username)
+        try:
+            if hard:
+                archive.hard_delete(record, user)
+            elif restore:
+                archive.restore(record, user)
+            else:
+                archive.archive(record, user, reason)
+        except InvalidValue as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        done = "deleted" if hard else "restored" if restore else "archived"
+        click.echo(f"{model_name} {record_id}: {done}")
 
     @app.cli.command("todo")
     @click.option("--user", "username", required=True)

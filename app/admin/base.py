@@ -27,21 +27,23 @@ from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import String, cast, or_
+from sqlalchemy import String, cast, or_, true
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
 from app import access
 from app.access import Permission
 from app.admin.formatters import install_display_formatters
-from app.admin.gate import GatedView, Requirement, Row
+from app.admin.gate import GatedView, Requirement, Row, requires
 from app.admin.labels import COMMON_LABELS
 from app.errors import report_unexpected
 from app.extensions import db
-from app.models import Area
+from app.models import ArchivableMixin, Area
+from app.services import archive
 from app.validation import HIDDEN, InvalidValue, mask_id_number, mask_phone, parse_id
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ MASKERS = {"id": mask_id_number, "phone": mask_phone, "hidden": lambda v: HIDDEN
 #: a run of digits no 64-bit integer column holds
 TOO_LONG_NUMBER = re.compile(r"\d{19,}")
 WRITE_ENDPOINT_SUFFIXES = (".edit_view", ".delete_view", ".ajax_update", ".action_view")
+#: the routes that list rows: archived ones leave them unless the filter asks for them
+LIST_ENDPOINT_SUFFIXES = (".index_view", ".export")
 
 
 def _escape_like(term: str) -> str:
@@ -64,6 +68,26 @@ def excel_safe(value) -> str:
     return text
 
 
+class ArchivedFilter(BaseSQLAFilter):
+    """The list filter that brings archived rows back into a list (they leave it by
+    default: ``ScopedModelView.get_query``): with the others, or alone."""
+
+    def __init__(self, column, name):
+        super().__init__(
+            column,
+            name,
+            options=(("include", _l("Show archived too")), ("only", _l("Archived only"))),
+        )
+
+    def apply(self, query, value, alias=None):
+        if value == "only":
+            return query.filter(self.get_column(alias).is_not(None))
+        return query
+
+    def operation(self):
+        return _l("show")
+
+
 class ScopedAjaxLoader(QueryAjaxModelLoader):
     """Ajax look-ups (``form_ajax_refs``) through the same scope as the views, with a
     capped page size and literal search terms."""
@@ -74,11 +98,13 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return access.readable(self.model, current_user)
 
     def get_one(self, pk):
+        # by id, archived rows too: a record's existing value must still load and save
         pk = parse_id(pk)
         if pk is None:
             return None
         with db.session.no_autoflush:
-            return self.get_query().filter(self.model.id == pk).one_or_none()
+            query = access.readable(self.model, current_user, include_archived=True)
+            return query.filter(self.model.id == pk).one_or_none()
 
     def get_list(self, term, offset=0, limit=10):
         pattern = "%" + _escape_like((term or "").strip())[:50] + "%"
@@ -173,6 +199,13 @@ class ScopedModelView(GatedView, ModelView):
 
     @property
     def can_delete(self) -> bool:
+        """Archivable records are deleted only as mistakes, by the district admin
+        (``services.archive.hard_delete``); the others as before."""
+        if self.is_archivable and not (
+            current_user.is_authenticated
+            and access.can(current_user, Permission.HARD_DELETE_RECORD)
+        ):
+            return False
         return self.allow_delete and self._may_write()
 
     @property
@@ -195,10 +228,91 @@ class ScopedModelView(GatedView, ModelView):
         return access.read_criterion(self.model, scope)
 
     def get_query(self):
-        return self.eager(super().get_query().filter(self.scope_criterion()))
+        return self.eager(super().get_query().filter(self.scope_criterion(), self.list_criterion()))
 
     def get_count_query(self):
-        return super().get_count_query().filter(self.scope_criterion())
+        return super().get_count_query().filter(self.scope_criterion(), self.list_criterion())
+
+    # ---------------------------------------------------------------- archive
+    @property
+    def is_archivable(self) -> bool:
+        return isinstance(self.model, type) and issubclass(self.model, ArchivableMixin)
+
+    def list_criterion(self):
+        """Lists and exports leave archived rows out, unless the "archived" filter is
+        on; a record's own page (details, edit, archive, restore) still finds it."""
+        endpoint = request.endpoint or ""
+        if not endpoint.endswith(LIST_ENDPOINT_SUFFIXES) or self._shows_archived():
+            return true()
+        return access.active_criterion(self.model)
+
+    def _shows_archived(self) -> bool:
+        filters = ModelView._get_list_filter_args(self) or []
+        return any(isinstance(self._filters[idx], ArchivedFilter) for idx, _n, _v in filters)
+
+    def get_filters(self):
+        filters = list(super().get_filters() or [])
+        if self.is_archivable:
+            filters.append(ArchivedFilter(self.model.archived_at, _l("Archived")))
+        return filters or None
+
+    def _back_to(self, record):
+        if record is not None and self.can_view_details:
+            return redirect(self.get_url(".details_view", id=record.id))
+        return redirect(self.get_url(".index_view"))
+
+    @expose("/archive/", methods=("POST",))
+    @requires(Permission.WRITE, Row(write=True))
+    def archive_view(self):
+        """Archive the record with the reason the form gives (``services.archive``)."""
+        record = self.row()
+        if not self.is_archivable:
+            abort(404)
+        try:
+            archive.archive(record, current_user, request.form.get("reason"))
+        except InvalidValue as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(_("The record was archived; it no longer appears in lists."), "success")
+        return self._back_to(record)
+
+    @expose("/restore/", methods=("POST",))
+    @requires(Permission.RESTORE_RECORD, Row(write=True))
+    def restore_view(self):
+        record = self.row()
+        if not self.is_archivable:
+            abort(404)
+        try:
+            archive.restore(record, current_user)
+        except InvalidValue as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(_("The record was restored."), "success")
+        return self._back_to(record)
+
+    def archive_panel(self, record) -> dict | None:
+        """What the details page's archive box shows (None: no box)."""
+        if not self.is_archivable or record is None:
+            return None
+        may_write = access.can_write_row(record, current_user) and access.may_write(
+            self.model, current_user
+        )
+        return {
+            "record": record,
+            "can_archive": may_write and not record.is_archived,
+            "can_restore": record.is_archived
+            and may_write
+            and access.can(current_user, Permission.RESTORE_RECORD),
+            "archive_url": self.get_url(".archive_view"),
+            "restore_url": self.get_url(".restore_view"),
+        }
+
+    def render(self, template, **kwargs):
+        if "model" in kwargs and request.endpoint and request.endpoint.endswith(".details_view"):
+            kwargs.setdefault("archive_panel", self.archive_panel(kwargs["model"]))
+        return super().render(template, **kwargs)
 
     def eager(self, query):
         """Hook for views to eager-load what their list shows (no N+1)."""
@@ -214,7 +328,24 @@ class ScopedModelView(GatedView, ModelView):
     def is_action_allowed(self, name: str) -> bool:
         if not self._may_write():
             return False
+        if name == "archive":
+            return self.is_archivable and self.allow_delete
         return super().is_action_allowed(name)
+
+    def _selected(self, ids):
+        # Ids arrive as strings; PostgreSQL will not compare them with integer keys.
+        pks = [pk for pk in map(parse_id, ids) if pk is not None]
+        return self.get_query().filter(self.model.id.in_(pks)).all() if pks else []
+
+    @action(
+        "archive",
+        _l("Archive"),
+        _l("Archive the selected records? They leave the lists; write the reason first."),
+    )
+    def action_archive(self, ids):
+        """Archive each selected record with the reason typed beside the action menu;
+        refusals are reported one by one, the rest are archived."""
+        self._each(ids, lambda row: archive.archive(row, current_user, request.form.get("reason")))
 
     @action(
         "delete",
@@ -222,8 +353,43 @@ class ScopedModelView(GatedView, ModelView):
         admin_lazy_gettext("Are you sure you want to delete selected records?"),
     )
     def action_delete(self, ids):
-        # Ids arrive as strings; PostgreSQL will not compare them with integer keys.
-        return super().action_delete([pk for pk in map(parse_id, ids) if pk is not None])
+        if not self.is_archivable:
+            return super().action_delete([pk for pk in map(parse_id, ids) if pk is not None])
+        self._each(ids, lambda row: self._delete_archivable(row))
+
+    def _each(self, ids, do) -> None:
+        done, refused = 0, []
+        for row in self._selected(ids):
+            label = str(row)
+            try:
+                do(row)
+            except InvalidValue as exc:
+                db.session.rollback()
+                refused.append(f"{label}: {exc}")
+            else:
+                done += 1
+        if done:
+            flash(_("%(count)s records done.", count=done), "success")
+        for line in refused:
+            flash(line, "error")
+
+    def _delete_archivable(self, row) -> None:
+        self.on_model_delete(row)
+        archive.hard_delete(row, current_user)
+
+    def delete_model(self, model) -> bool:
+        """Archivable records: through ``services.archive.hard_delete`` (refused with
+        history, or for anyone but the district admin); others: Flask-Admin's own."""
+        if not self.is_archivable:
+            return super().delete_model(model)
+        try:
+            self._delete_archivable(model)
+        except InvalidValue as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return False
+        self.after_model_delete(model)
+        return True
 
     def handle_action(self, return_view=None):
         if request.form.get("action") and not self.is_action_allowed(request.form["action"]):
@@ -234,6 +400,10 @@ class ScopedModelView(GatedView, ModelView):
     def on_model_change(self, form, model, is_created):
         if not access.can_write_row(model, current_user):
             raise InvalidValue(_l("You can only save records within your own area."))
+        if not is_created and getattr(model, "is_archived", False):
+            raise InvalidValue(
+                _l("This record is archived and is not changed; the district admin can restore it.")
+            )
         super().on_model_change(form, model, is_created)
 
     def on_model_delete(self, model):
@@ -289,7 +459,21 @@ class ScopedModelView(GatedView, ModelView):
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
         form._obj = obj  # lets validators tell "this record" from "another one"
+        if obj is not None:
+            self._keep_current_choices(form, obj)
         return form
+
+    def _keep_current_choices(self, form, obj) -> None:
+        """A drop-down offers rows in use, plus what the record already has (an
+        archived organisation that referred a household still shows, and saving the
+        form unchanged keeps it)."""
+        for field in form:
+            factory = getattr(field, "query_factory", None)
+            if not (isinstance(factory, partial) and factory.func is access.readable):
+                continue
+            current = getattr(obj, field.name, None)
+            keep = current if isinstance(current, list) else [current]
+            field.query = access.readable(factory.args[0], current_user, keep=keep)
 
     def _create_ajax_loader(self, name, options):
         attr = getattr(self.model, name)

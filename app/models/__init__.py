@@ -14,7 +14,7 @@ from sqlalchemy import case, event, inspect, update
 from sqlalchemy.orm import Session
 
 from app.models.area import Area, AreaOwnedMixin
-from app.models.base import TrackedMixin, has_changed, stamp_tracked, utcnow
+from app.models.base import ArchivableMixin, TrackedMixin, has_changed, stamp_tracked, utcnow
 from app.models.casework import (
     Assessment,
     CaseTransition,
@@ -34,6 +34,7 @@ from app.models.user import User
 from app.validation import InvalidValue
 
 __all__ = [
+    "ArchivableMixin",
     "Area",
     "AreaOwnedMixin",
     "Assessment",

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey
+from sqlalchemy import DateTime, ForeignKey, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 
@@ -91,3 +91,28 @@ def copy_areas(target, source) -> None:
                 setattr(target, name, value)
     target.street_id = getattr(source, "street_id", None)
     target.community_id = getattr(source, "community_id", None)
+
+
+class ArchivableMixin:
+    """A record that is archived, never deleted, once it has a history: it leaves lists
+    and drop-downs but keeps its rows, and the district admin can restore it
+    (``app/services/archive.py`` holds the rules)."""
+
+    #: when it was archived (UTC); None while the record is in use
+    archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    #: why it was archived (required)
+    archive_reason: Mapped[str | None] = mapped_column(Text)
+
+    @declared_attr
+    def archived_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(
+            ForeignKey("users.id", ondelete="SET NULL", use_alter=True), nullable=True
+        )
+
+    @declared_attr
+    def archived_by(cls):
+        return relationship("User", foreign_keys=[cls.archived_by_id], viewonly=True)
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, 
 
 from app.extensions import db
 from app.models.area import AreaOwnedMixin
-from app.models.base import TrackedMixin, has_changed
+from app.models.base import ArchivableMixin, TrackedMixin, has_changed
 from app.models.choices import (
     DISABILITY_TYPES,
     EMPLOYMENT_STATUSES,
@@ -119,7 +119,7 @@ class HouseholdPartMixin:
         return db.session.get(Household, self.household_id) if self.household_id else None
 
 
-class Household(AreaOwnedMixin, TrackedMixin, db.Model):
+class Household(AreaOwnedMixin, ArchivableMixin, TrackedMixin, db.Model):
     """A household in hardship, known to exactly one community."""
 
     __tablename__ = "households"
@@ -296,7 +296,7 @@ class Household(AreaOwnedMixin, TrackedMixin, db.Model):
         return f"{self.head_name}（{community}）"
 
 
-class Member(HouseholdPartMixin, TrackedMixin, db.Model):
+class Member(HouseholdPartMixin, ArchivableMixin, TrackedMixin, db.Model):
     """A person living in a household other than its head."""
 
     __tablename__ = "household_members"

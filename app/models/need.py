@@ -6,13 +6,13 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.extensions import db
-from app.models.base import TrackedMixin
+from app.models.base import ArchivableMixin, TrackedMixin
 from app.models.choices import NEED_CATEGORIES, NEED_DIMENSIONS, NEED_STATUSES, URGENCIES, check_in
 from app.models.household import HouseholdPartMixin
 from app.validation import check_not_future
 
 
-class Need(HouseholdPartMixin, TrackedMixin, db.Model):
+class Need(HouseholdPartMixin, ArchivableMixin, TrackedMixin, db.Model):
     __tablename__ = "needs"
     __table_args__ = (
         CheckConstraint(check_in("dimension", NEED_DIMENSIONS), name="dimension"),

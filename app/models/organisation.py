@@ -5,12 +5,12 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.extensions import db
 from app.models.area import AreaOwnedMixin
-from app.models.base import TrackedMixin
+from app.models.base import ArchivableMixin, TrackedMixin
 from app.models.choices import ORGANISATION_KINDS, check_in
 from app.validation import normalize_phone
 
 
-class Organisation(AreaOwnedMixin, TrackedMixin, db.Model):
+class Organisation(AreaOwnedMixin, ArchivableMixin, TrackedMixin, db.Model):
     """A government department, hospital, enterprise, social organisation, foundation,
     social-work centre or volunteer group. Owned by a street when a street office
     registered it, by the district otherwise."""

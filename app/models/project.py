@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship,
 
 from app.extensions import db
 from app.models.area import AreaOwnedMixin
-from app.models.base import TrackedMixin
+from app.models.base import ArchivableMixin, TrackedMixin
 from app.models.choices import HELP_KINDS, PROJECT_LEVELS, PROJECT_STATUSES, check_in
 from app.validation import InvalidValue, normalize_money
 
@@ -40,7 +40,7 @@ project_sponsors = Table(
 )
 
 
-class Project(AreaOwnedMixin, TrackedMixin, db.Model):
+class Project(AreaOwnedMixin, ArchivableMixin, TrackedMixin, db.Model):
     __tablename__ = "projects"
     __table_args__ = (
         CheckConstraint(check_in("level", PROJECT_LEVELS), name="level"),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.extensions import db
 from app.models.area import AreaOwnedMixin
-from app.models.base import TrackedMixin
+from app.models.base import ArchivableMixin, TrackedMixin
 from app.models.choices import NEED_CATEGORIES, RESOURCE_KINDS, RESOURCE_STATUSES, check_in
 from app.validation import InvalidValue, normalize_money, normalize_phone
 
@@ -21,7 +21,7 @@ resource_areas = Table(
 )
 
 
-class Resource(AreaOwnedMixin, TrackedMixin, db.Model):
+class Resource(AreaOwnedMixin, ArchivableMixin, TrackedMixin, db.Model):
     """Something a provider can give: funds, material, policy, medical, service or
     employment help. The provider is an organisation or a named person (a neighbour)."""
 

@@ -9,7 +9,9 @@ from app.models import choices as c
 
 
 def _count(model, user, *where) -> int:
-    stmt = access.visible(model, user, select(func.count()).select_from(model)).where(*where)
+    stmt = access.visible(model, user, select(func.count()).select_from(model)).where(
+        access.active_criterion(model), *where
+    )
     return db.session.scalar(stmt) or 0
 
 
@@ -17,7 +19,11 @@ def landing_counts(user) -> dict:
     """What matters to this user: households, open needs, projects by status."""
     projects = dict.fromkeys(c.values(c.PROJECT_STATUSES), 0)
     stmt = access.visible(
-        Project, user, select(Project.status, func.count()).group_by(Project.status)
+        Project,
+        user,
+        select(Project.status, func.count())
+        .where(access.active_criterion(Project))
+        .group_by(Project.status),
     )
     for status, count in db.session.execute(stmt):
         projects[status] = count

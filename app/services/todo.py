@@ -53,7 +53,9 @@ def visits_due(user, today: dt.date) -> list[TodoItem]:
     """Registered households awaiting their home visit; overdue after
     ``VISIT_OVERDUE_DAYS`` days from intake (or from reopening)."""
     limit = _days("VISIT_OVERDUE_DAYS")
-    stmt = access.visible(Household, user).where(Household.status == "registered")
+    stmt = access.visible(Household, user).where(
+        Household.status == "registered", access.active_criterion(Household)
+    )
     households = db.session.scalars(stmt.options(selectinload(Household.community))).all()
     if not households:
         return []
@@ -103,7 +105,7 @@ def needs_overdue(user, today: dt.date) -> list[TodoItem]:
     cutoff = today - dt.timedelta(days=limit)
     stmt = (
         access.visible(Need, user)
-        .where(Need.status == "open", Need.identified_on < cutoff)
+        .where(Need.status == "open", Need.identified_on < cutoff, access.active_criterion(Need))
         .options(selectinload(Need.household).selectinload(Household.community))
     )
     items = []

@@ -380,21 +380,24 @@ def test_the_capacity_check_constraint_is_the_backstop(app):
     db.session.rollback()
 
 
-def test_a_deleted_or_withdrawn_need_gives_its_capacity_back(world, login):
+def test_an_archived_or_withdrawn_need_gives_its_capacity_back(world, login):
     resource = make_resource(name="助餐名额", category="meals", quantity=2, unit="份")
-    deleted, withdrawn = _need(world.community), _need(world.community)
-    deleted_id, withdrawn_id, resource_id = deleted.id, withdrawn.id, resource.id
-    for need in (deleted, withdrawn):
+    archived, withdrawn = _need(world.community), _need(world.community)
+    archived_id, withdrawn_id, resource_id = archived.id, withdrawn.id, resource.id
+    for need in (archived, withdrawn):
         matching.accept_match(need, resource, user=world.worker, today=TODAY)
     db.session.commit()
     db.session.refresh(resource)
     assert (resource.used_quantity, resource.status) == (Decimal("2"), "exhausted")
 
-    # deleted through the need list: the match goes, and so does its use of the resource
+    # a matched need has a history: it is archived (never deleted), its match is
+    # released, and so is its use of the resource
     client = login(world.worker)
-    assert client.post("/admin/need/delete/", data={"id": deleted_id}).status_code == 302
+    assert client.post("/admin/need/delete/", data={"id": archived_id}).status_code == 403
+    response = client.post("/admin/need/archive/", data={"id": archived_id, "reason": "已搬离"})
+    assert response.status_code == 302
     db.session.expunge_all()
-    assert db.session.get(Need, deleted_id) is None
+    assert db.session.get(Need, archived_id).is_archived
     resource = db.session.get(Resource, resource_id)
     assert (resource.used_quantity, resource.status) == (Decimal("1"), "available")
 
