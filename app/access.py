@@ -41,6 +41,7 @@ from app.models import (
     ArchivableMixin,
     Area,
     Assessment,
+    AuditEvent,
     CaseTransition,
     FundAccount,
     HardshipCategory,
@@ -108,6 +109,9 @@ READ_ROLES = {
     FundAccount: FUND_READERS,
     SupportPlan: STAFF,
     PlanMonth: STAFF,
+    #: the audit trail (审计日志): district staff; a record's own history is read
+    #: through the record (``services.audit.history``)
+    AuditEvent: DISTRICT,
 }
 #: who may change rows (inside their area). Some rows change only through a service
 #: (case history, pledges, the ledger): their admin views are read-only and the

@@ -236,3 +236,26 @@ def register_cli(app: Flask) -> None:
         click.echo(f"balance {held}; ledger sum {summed}")
         if held != summed:
             raise click.ClickException("the balance and the ledger differ")
+
+    # audit trail: every command's writes are recorded as done by it (and its --user)
+    for command in app.cli.commands.values():
+        _audited(command)
+
+
+def _audited(command: click.Command) -> None:
+    """Run ``command`` inside the audit context: ``flask <name>``, acting as the
+    user its ``--user`` option names (when it has one; ``--username`` of create-user
+    and reset-password names the account acted on, not who acts)."""
+    import functools
+
+    from app.models.audit import command_context
+
+    callback = command.callback
+    acting = next((p.name for p in command.params if "--user" in getattr(p, "opts", ())), None)
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        with command_context(command.name, kwargs.get(acting) if acting else None):
+            return callback(*args, **kwargs)
+
+    command.callback = run

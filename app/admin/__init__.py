@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import (
     Area,
     Assessment,
+    AuditEvent,
     CaseTransition,
     HardshipCategory,
     Household,
@@ -92,6 +93,7 @@ def _list_of(path: str) -> str:
 
 
 def init_admin(app) -> Admin:
+    from app.admin.views.audit import AuditLogView
     from app.admin.views.casework import AssessmentView, CaseTransitionView, TodoView
     from app.admin.views.fund import FundOverviewView, LedgerView, PlanMonthView, SupportPlanView
     from app.admin.views.households import HouseholdView, MemberView, NeedView
@@ -174,6 +176,7 @@ def init_admin(app) -> Admin:
             endpoint="hardship_category",
         ),
         UserView(User, name=_l("Users"), category=settings, endpoint="user"),
+        AuditLogView(AuditEvent, name=_l("Audit log"), category=settings, endpoint="audit"),
     ]
     for view in views:
         view.check_declarations()  # a route without a permission stops the start-up

@@ -39,6 +39,7 @@ from app import access
 from app.access import Permission
 from app.admin.formatters import install_display_formatters
 from app.admin.gate import GatedView, Requirement, Row, requires
+from app.admin.history import HISTORY_COLUMN, AuditedViewMixin
 from app.admin.labels import COMMON_LABELS
 from app.errors import report_unexpected
 from app.extensions import db
@@ -121,7 +122,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return query.order_by(self.model.id)
 
 
-class ScopedModelView(GatedView, ModelView):
+class ScopedModelView(AuditedViewMixin, GatedView, ModelView):
     """Every admin model view inherits this: the gate (``app/admin/gate.py``) decides
     who may use each route; this class narrows every query to the user's rows."""
 
@@ -499,6 +500,12 @@ class ScopedModelView(GatedView, ModelView):
             list_fmt[column] = masked
             export_fmt[column] = masked
             detail_fmt[column] = revealed
+            if kind in ("id", "phone"):  # audit trail: masked until 显示, recorded
+                detail_fmt[column] = self.reveal_cell(mask)
+        # audit trail: the 变更记录 row of every details page
+        detail_fmt[HISTORY_COLUMN] = lambda view, ctx, model, name: view.history_cell(
+            ctx, model, name
+        )
         self.column_formatters = list_fmt
         self.column_formatters_detail = detail_fmt
         self.column_formatters_export = export_fmt
@@ -585,6 +592,8 @@ class ScopedModelView(GatedView, ModelView):
     def _export_matrix(self):
         """Header and rows of display values, masked, Excel-safe."""
         count, query = self._export_rows()
+        if count is None or count <= self.export_max_rows:
+            self.record_export(count)  # audit trail: who exported what
         header = [str(label) for _name, label in self._export_columns]
 
         def rows():

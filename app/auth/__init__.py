@@ -36,7 +36,7 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app import throttle
-from app.services import users
+from app.services import audit, users
 from app.urls import safe_redirect_target
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,9 @@ def login():
                 else f"unknown username #{throttle.account_key(form.username.data)[:12]}"
             )
             log.warning("login failed (%s): %s from %s", result.reason, who, address)
+            audit.record_failed_login(  # audit trail
+                result.user_id, result.reason, throttle.account_key(form.username.data)
+            )
             flash(LOGIN_FAILED, "error")
         else:
             locale = session.get("locale")
@@ -156,6 +159,7 @@ def login():
                 session["locale"] = locale
             login_user(result.user, remember=form.remember.data)
             log.info("login: user %s from %s", result.user.id, address)
+            audit.record_login(result.user)  # audit trail
             if result.user.must_change_password:
                 return redirect(url_for("auth.change_password", next=_next_target()))
             return redirect(_next_target())

@@ -14,6 +14,7 @@ from sqlalchemy import case, event, inspect, update
 from sqlalchemy.orm import Session
 
 from app.models.area import Area, AreaOwnedMixin
+from app.models.audit import AuditEvent  # the audit trail (its after_flush listener)
 from app.models.base import ArchivableMixin, TrackedMixin, has_changed, stamp_tracked, utcnow
 from app.models.casework import (
     Assessment,
@@ -38,6 +39,7 @@ __all__ = [
     "Area",
     "AreaOwnedMixin",
     "Assessment",
+    "AuditEvent",
     "CaseTransition",
     "FundAccount",
     "HardshipCategory",

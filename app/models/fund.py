@@ -402,6 +402,10 @@ POSTGRESQL_LEDGER_TRIGGERS = [
     "END $$",
     "CREATE TRIGGER fund_ledger_immutable BEFORE UPDATE OR DELETE ON fund_ledger "
     "FOR EACH ROW EXECUTE FUNCTION fund_ledger_immutable()",
+    # row triggers do not fire on TRUNCATE (not even ``TRUNCATE ... CASCADE`` from a
+    # parent table): a statement-level trigger refuses it (migration f3c8a6d2e915)
+    "CREATE TRIGGER fund_ledger_no_truncate BEFORE TRUNCATE ON fund_ledger "
+    "FOR EACH STATEMENT EXECUTE FUNCTION fund_ledger_immutable()",
 ]
 for _statement in SQLITE_LEDGER_TRIGGERS:
     event.listen(

@@ -29,6 +29,7 @@ from app.extensions import db
 from app.models import (
     Area,
     Assessment,
+    AuditEvent,
     CaseTransition,
     HardshipCategory,
     Household,
@@ -179,6 +180,7 @@ TEMPLATES = {
     Area: lambda w: w.community,
     HardshipCategory: lambda w: _category(),
     User: lambda w: w.worker,
+    AuditEvent: None,  # read-only: written by the session listener (app/models/audit.py)
 }
 
 

@@ -1,0 +1,122 @@
+"""What the audit trail adds to every model view (``ScopedModelView`` inherits this):
+
+- a 变更记录 (history) row at the end of each details page: the record's events, for
+  anyone who may read the record (``services.audit.history``);
+- 显示 (reveal) beside a masked ID number or phone on a details page: a POST to
+  ``reveal/`` that records who saw which field and answers the full value (as JSON for
+  ``static/yijia-reveal.js``, or the details page again with that field shown);
+- the export's own record: who exported which list, filters, search, how many rows.
+"""
+
+from __future__ import annotations
+
+from flask import abort, g, jsonify, render_template, request
+from flask_admin import expose
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+
+from app import access
+from app.access import Permission
+from app.admin.gate import Row, requires
+from app.models import choices as c
+from app.models.audit import ACTION_LABELS
+from app.services import audit
+
+HISTORY_COLUMN = "_audit_history"
+
+
+class AuditedViewMixin:
+    #: False: no history row on this view's details pages (the audit log itself)
+    shows_history = True
+
+    # ------------------------------------------------------------ history
+    @property
+    def _details_columns(self):
+        columns = self.__dict__.get("_base_details_columns", [])
+        # the sponsor portal's pages are not the office's: no trail there
+        if self.shows_history and self.view_permission is not Permission.USE_SPONSOR_PORTAL:
+            return [*columns, (HISTORY_COLUMN, _l("Change history"))]
+        return columns
+
+    @_details_columns.setter
+    def _details_columns(self, value):
+        self.__dict__["_base_details_columns"] = value
+
+    def history_cell(self, _context, model, _name):
+        entries = audit.history(model, current_user)
+        if entries is None:
+            return ""
+        return Markup(
+            render_template(
+                "admin/audit/_history.html",
+                entries=entries,
+                view=self,
+                c=c,
+                action_labels=ACTION_LABELS,
+            )
+        )
+
+    def field_label(self, field: str) -> str:
+        return str(self.get_column_name(field))
+
+    def field_value(self, field: str, value) -> str:
+        """A recorded value as the panel shows it: a choice by its label."""
+        if value is None or value == "":
+            return "—"
+        options = self.choices.get(field)
+        if options and not isinstance(value, list):
+            return str(c.label(options, value))
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    # ------------------------------------------------------------- reveal
+    def reveal_cell(self, mask):
+        """The details formatter of a revealed kind (ID number, phone): the mask, and
+        a 显示 button for those who may see the value."""
+
+        def cell(view, _context, model, name):
+            value = getattr(model, name)
+            if name in g.get("revealed_fields", ()):
+                return "" if value is None else value
+            masked = mask(value)
+            if not value or not access.can_reveal_personal_data(
+                view.household_of(model), current_user
+            ):
+                return masked
+            return Markup(
+                render_template(
+                    "admin/audit/_reveal.html", view=view, model=model, field=name, masked=masked
+                )
+            )
+
+        return cell
+
+    @expose("/reveal/", methods=("POST",))
+    @requires(Permission.READ, Row())
+    def reveal_view(self):
+        """The full value of one personal field, recorded as a reveal."""
+        record = self.row()
+        field = request.form.get("field", "")
+        if self.personal_columns.get(field) not in audit.REVEALABLE_KINDS:
+            abort(404)
+        value = audit.reveal(record, field, household=self.household_of(record), user=current_user)
+        if value is None:
+            abort(403)
+        if request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
+            "application/json"
+        ):
+            return jsonify(value=value)
+        g.revealed_fields = {field}
+        return self.details_view()
+
+    # ------------------------------------------------------------- export
+    def record_export(self, count) -> None:
+        args = self._get_list_extra_args()
+        filters = [(self._filters[idx].name, value) for idx, _name, value in (args.filters or [])]
+        audit.record_export(
+            view=self.endpoint,
+            record_type=getattr(self.model, "__tablename__", None),
+            filters=filters,
+            search=args.search,
+            rows=count,
+        )
