@@ -50,7 +50,7 @@ def test_archive_without_a_reason_is_refused(world, login):
     response = client.post("/admin/household/archive/", data={"id": household.id, "reason": " "})
     assert response.status_code == 302
     assert not _reload(Household, household.id).is_archived
-    assert "why" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "归档原因" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
 def test_archived_rows_leave_the_list_but_their_page_opens_in_scope(world, login):

@@ -36,7 +36,7 @@ def _visited_household(world):
 def test_archive_needs_a_reason(world):
     household = _visited_household(world)
     for reason in (None, "", "   "):
-        with pytest.raises(ArchiveRefused, match="why"):
+        with pytest.raises(ArchiveRefused, match="归档原因"):
             archive.archive(household, world.worker, reason)
     db.session.expire_all()
     assert not household.is_archived
@@ -68,7 +68,7 @@ def test_archive_is_refused_outside_the_users_scope(world):
 @pytest.mark.parametrize("role", ROLES)
 def test_a_record_with_history_cannot_be_deleted_by_any_role(world, role):
     household = _visited_household(world)
-    assert archive.history_of(household) == ["home visits"]
+    assert archive.history_of(household) == ["入户走访"]
     with pytest.raises(ArchiveRefused):
         archive.hard_delete(household, world.user(role))
     db.session.expire_all()
@@ -123,7 +123,7 @@ def test_a_member_of_an_archived_household_is_restored_with_it(world):
     member = make_member(household)
     db.session.commit()
     archive.archive(household, world.worker, "搬离")
-    with pytest.raises(ArchiveRefused, match="household"):
+    with pytest.raises(ArchiveRefused, match="所属家庭"):
         archive.restore(member, world.admin)
     archive.restore(household, world.admin)
     db.session.expire_all()
@@ -168,7 +168,7 @@ def test_archiving_a_need_releases_its_match(world):
     resource = make_resource(quantity=1)
     make_match(need, resource)
     db.session.commit()
-    with pytest.raises(ArchiveRefused, match="active match"):
+    with pytest.raises(ArchiveRefused, match="有效匹配"):
         archive.archive(resource, world.admin, "停止供应")
     archive.archive(need, world.worker, "需求已不存在")
     db.session.expire_all()
@@ -218,7 +218,7 @@ def test_the_cli_follows_the_same_rule(world, app):
     runner = app.test_cli_runner()
     args = ["archive", "household", str(household_id), "--user", world.worker.username]
     result = runner.invoke(args=args)
-    assert result.exit_code != 0 and "why" in result.output
+    assert result.exit_code != 0 and "归档原因" in result.output
     result = runner.invoke(args=[*args, "--delete"])
     assert result.exit_code != 0
     result = runner.invoke(args=[*args, "--reason", "搬离本区"])
@@ -227,7 +227,7 @@ def test_the_cli_follows_the_same_rule(world, app):
     assert result.exit_code != 0, "restoring is the district admin's"
     admin = ["archive", "household", str(household_id), "--user", world.admin.username]
     result = runner.invoke(args=[*admin, "--delete"])
-    assert result.exit_code != 0 and "history" in result.output
+    assert result.exit_code != 0 and "业务记录" in result.output
     assert runner.invoke(args=[*admin, "--restore"]).exit_code == 0
     db.session.expire_all()
     household = db.session.get(Household, household_id)
