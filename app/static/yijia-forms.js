@@ -11,9 +11,10 @@
  *    instead of a calendar that stays open over the next field. Its value has the
  *    same YYYY-MM-DD form, so the server reads it unchanged. List filters keep their
  *    range picker, laid out to fit the screen (yijia-layout.css).
- * 4. On a phone, each row of a list is a card (yijia-layout.css, .yj-cards): every
- *    cell gets its column's name (data-label) to show beside the value, and empty
- *    cells are left out. Without this script the list is a table that scrolls sideways.
+ * 4. On a phone, each row of a list (and of our tables with three columns or more) is a
+ *    card (yijia-layout.css, .yj-cards): every cell gets its column's name
+ *    (data-label) to show beside the value, and empty cells are left out. Without this
+ *    script a list is a table that scrolls sideways.
  */
 (function () {
   "use strict";
@@ -127,25 +128,38 @@
     if (!window.matchMedia || !window.matchMedia("(max-width: 767.98px)").matches) {
       return;
     }
-    var tables = document.querySelectorAll("table.model-list");
+    // Flask-Admin's lists, and our own tables with a header of three columns or more
+    // (to-do, reports, a sponsor's projects); two-column details tables stay as they are
+    var tables = document.querySelectorAll("table.model-list, table.table");
     for (var t = 0; t < tables.length; t++) {
       var table = tables[t];
+      var isList = table.classList.contains("model-list");
       var labels = [];
       var headers = table.querySelectorAll("thead th");
       for (var h = 0; h < headers.length; h++) {
-        labels.push(headers[h].classList.contains("column-header") ? headers[h].textContent.trim() : "");
+        var text = headers[h].textContent.trim();
+        if (isList && !headers[h].classList.contains("column-header")) {
+          text = ""; // the checkbox and buttons columns
+        }
+        for (var span = headers[h].colSpan || 1; span > 0; span--) {
+          labels.push(text);
+        }
       }
-      var rows = table.querySelectorAll("tbody tr");
+      if (!isList && labels.length < 3) {
+        continue;
+      }
+      var rows = table.querySelectorAll("tbody tr, tfoot tr");
       for (var r = 0; r < rows.length; r++) {
         var cells = rows[r].children;
         if (cells.length === 1) {
           continue; // "no records"
         }
-        for (var c = 0; c < cells.length; c++) {
+        for (var c = 0, column = 0; c < cells.length; c++) {
           var cell = cells[c];
-          if (labels[c]) {
-            cell.setAttribute("data-label", labels[c]);
+          if (labels[column] && (cell.colSpan || 1) === 1) {
+            cell.setAttribute("data-label", labels[column]);
           }
+          column += cell.colSpan || 1;
           if (!cell.textContent.trim() && !cell.querySelector("input, img, a, button, span.fa")) {
             cell.classList.add("yj-blank");
           }
