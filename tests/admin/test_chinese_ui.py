@@ -8,7 +8,8 @@ to within the view (a household's story, a need's suggestions ...). The visible 
 of each page (no <script>/<style>, no attributes, hidden parts left out except the
 filter and confirmation texts that Flask-Admin shows from hidden JSON) may hold ASCII
 words only from an allow-list: what users typed (usernames, receipt numbers, file
-names, codes), and a few names (Yijia, CSV, XLSX, PDF, English ...).
+names, codes), references the machine made (request ids), and a few names (Yijia,
+CSV, XLSX, PDF, English ...).
 """
 
 from __future__ import annotations
@@ -105,9 +106,17 @@ def visible_text(page: str) -> str:
     return " ".join(parser.parts)
 
 
+#: a reference the machine made (a request id, a file's hash): 16 hex digits or more
+REFERENCE = re.compile(r"[0-9a-f]{16,}")
+
+
 def ascii_words(text: str) -> set[str]:
     text = URL.sub(" ", text)
-    return {w for w in WORD.findall(text) if len(re.findall("[A-Za-z]", w)) >= 2}
+    return {
+        w
+        for w in WORD.findall(text)
+        if len(re.findall("[A-Za-z]", w)) >= 2 and not REFERENCE.fullmatch(w)
+    }
 
 
 def typed_words() -> set[str]:
