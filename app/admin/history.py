@@ -24,6 +24,16 @@ from app.models.audit import ACTION_LABELS
 from app.services import audit
 
 HISTORY_COLUMN = "_audit_history"
+#: fields no form shows, named in the history by what they are
+TECHNICAL_FIELD_LABELS = {
+    "id": _l("No."),
+    "last_login_at": _l("Last login"),
+    "password_hash": _l("Password"),
+    "auth_version": _l("Sign-in version"),
+    "failed_login_count": _l("Failed logins"),
+}
+#: stored names and checksums of files: that they changed is all a person needs
+HIDDEN_VALUE_FIELDS = {"sha256", "stored_name", "thumbnail_name", "content_type", "password_hash"}
 
 
 class AuditedViewMixin:
@@ -58,12 +68,23 @@ class AuditedViewMixin:
         )
 
     def field_label(self, field: str) -> str:
-        return str(self.get_column_name(field))
+        """A recorded field by the label the panel gives it (``community_id`` is the
+        community's label); a field the panel never shows by the catalog's word."""
+        labels = self.column_labels or {}
+        for name in (field, field.removesuffix("_id")):
+            if name in labels:
+                return str(labels[name])
+        return str(TECHNICAL_FIELD_LABELS.get(field, _l("Other data")))
 
     def field_value(self, field: str, value) -> str:
-        """A recorded value as the panel shows it: a choice by its label."""
+        """A recorded value as the panel shows it: a choice by its label, yes/no as
+        是/否, a technical value (file names, checksums) not at all."""
         if value is None or value == "":
             return "—"
+        if field in HIDDEN_VALUE_FIELDS:
+            return str(_l("(changed)"))
+        if isinstance(value, bool):
+            return str(_l("Yes") if value else _l("No"))
         options = self.choices.get(field)
         if options and not isinstance(value, list):
             return str(c.label(options, value))

@@ -9,12 +9,14 @@ from flask import current_app, has_request_context, url_for
 from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual, IntEqualFilter
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app import access
 from app.admin.base import ScopedModelView
+from app.admin.history import AuditedViewMixin
+from app.admin.labels import COMMON_LABELS
 from app.extensions import db
 from app.models import Area, AuditEvent, User
 from app.models import choices as c
@@ -167,17 +169,64 @@ class AuditLogView(ScopedModelView):
         if model.user_id is None:
             return model.source or ""
         name = model.user.full_name if model.user else f"#{model.user_id}"
-        return Markup(
-            f'{escape(name)} <a class="small" href="{escape(self.day_url(model.user_id, model.occurred_at.date()))}"'
-            f' title="{escape(_l("Everything this user did on this day"))}">{escape(_l("that day"))}</a>'
+        title = _l("Everything this user did on this day")
+        link = _l("that day")
+        url = self.day_url(model.user_id, model.occurred_at.date())
+        return Markup('{} <a class="small" href="{}" title="{}">{}</a>').format(
+            name, url, title, link
         )
 
     def _format_record_type(self, _context, model, _name):
-        return c.label(record_types(), model.record_type) if model.record_type else ""
+        if not model.record_type:
+            return ""
+        known = dict(record_types())
+        return known.get(model.record_type) or str(
+            OTHER_RECORD_TYPES.get(model.record_type, _l("Other record"))
+        )
 
     def _format_changes(self, _context, model, _name):
-        text = _changes_text(model.changes) or _changes_text(model.detail)
-        return text[:300]
+        """Each field by its label in the record's own view, values as it shows them."""
+        source = _view_of(model.record_type) or GENERIC_FIELDS
+        values = model.changes if isinstance(model.changes, dict) and model.changes else None
+        values = values or (model.detail if isinstance(model.detail, dict) else None)
+        if not values:
+            return ""
+        parts = []
+        for field, pair in values.items():
+            old, new = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
+            parts.append(
+                f"{source.field_label(field)}: "
+                f"{source.field_value(field, old)} → {source.field_value(field, new)}"
+            )
+        return "; ".join(parts)[:300]
+
+
+class _GenericFields(AuditedViewMixin):
+    """Labels for rows no admin view shows (evidence files, plan payments ...)."""
+
+    column_labels = COMMON_LABELS
+    choices: dict = {"kind": c.EVIDENCE_KINDS}
+
+
+GENERIC_FIELDS = _GenericFields()
+#: tables no admin view lists, by what they hold
+OTHER_RECORD_TYPES = {
+    "stored_files": _l("Evidence file"),
+    "fund_accounts": _l("Fund account"),
+    "users": _l("User"),
+}
+
+
+def _view_of(record_type: str | None):
+    """The admin view that shows rows of ``record_type`` (a table name)."""
+    if not record_type or not has_request_context():
+        return None
+    for view in current_app.extensions["admin"][0]._views:
+        model = getattr(view, "model", None)
+        if model is not None and getattr(model, "__tablename__", None) == record_type:
+            if hasattr(view, "field_label"):
+                return view
+    return None
 
 
 def _changes_text(values) -> str:
