@@ -236,6 +236,22 @@ def _expected_status(endpoint, role, *, write):
 CASES = [(e, r) for e in VIEWS for r in ROLES]
 
 
+def _sees_every_row(endpoint, role) -> bool:
+    """Roles with no row out of their scope in this view (see ``out_of_scope_row``)."""
+    district_wide = role in ("district_admin", "district_manager")
+    shared_reference = VIEWS[endpoint][0] is HardshipCategory and role != "sponsor"
+    return district_wide or shared_reference
+
+
+#: skipped before their (costly) world is built
+OUT_OF_SCOPE_CASES = [
+    pytest.param(e, r, marks=pytest.mark.skip(reason="this role's scope covers every row"))
+    if _sees_every_row(e, r)
+    else (e, r)
+    for e, r in CASES
+]
+
+
 @pytest.mark.parametrize(("endpoint", "role"), CASES)
 def test_list_is_open_only_to_its_roles(shared_world, shared_login, endpoint, role):
     client = shared_login(shared_world.user(role))
@@ -263,7 +279,7 @@ def test_in_scope_details_and_edit(shared_world, shared_login, endpoint, role):
     assert client.get(url(endpoint, f"edit/?id={row.id}")).status_code == expected_edit
 
 
-@pytest.mark.parametrize(("endpoint", "role"), CASES)
+@pytest.mark.parametrize(("endpoint", "role"), OUT_OF_SCOPE_CASES)
 def test_out_of_scope_ids_are_refused_every_way_in(world, login, endpoint, role):
     model, readers, writers = VIEWS[endpoint]
     row = out_of_scope_row(world, model, role)
