@@ -16,7 +16,7 @@ tests beside their views; this walk covers the panel's generic create/edit forms
 
 from __future__ import annotations
 
-import datetime as dt
+import itertools
 import re
 from html.parser import HTMLParser
 
@@ -61,6 +61,9 @@ from tests.factories import (
     make_support_plan,
     new_id_number,
 )
+
+#: suffixes that make copied values unique (not the clock: two calls can share it)
+_serial = itertools.count(1)
 
 ROLES = ["district_admin", "district_manager", "street_clerk", "community_worker", "sponsor"]
 ERROR_MARKERS = ("alert-danger", "has-error", "is-invalid", "invalid-feedback")
@@ -185,7 +188,8 @@ TEMPLATES = {
 
 
 def _category():
-    row = HardshipCategory(code=f"cat{dt.datetime.now().microsecond}", name="测试类别")
+    n = next(_serial)
+    row = HardshipCategory(code=f"cat{n}", name=f"测试类别{n}")
     db.session.add(row)
     db.session.flush()
     return row
@@ -198,7 +202,7 @@ def model_views(app):
     return [v for v in admin._views if isinstance(v, ScopedModelView)]
 
 
-def view_ids(app_factory=None):
+def view_ids():
     from app import create_app
     from config import TestConfig
 
@@ -255,7 +259,7 @@ def made_new(model, fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
         elif ID_NUMBER_PATTERN.fullmatch(value or ""):
             out.append((name, new_id_number()))
         elif name in unique and value:
-            out.append((name, f"{value}{dt.datetime.now().microsecond % 1000}"))
+            out.append((name, f"{value}{next(_serial)}"))
         else:
             out.append((name, value))
     return out
