@@ -8,9 +8,11 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging. Loggers that already exist (the app's
+# own: app.auth, app.throttle, ...) keep working: by default fileConfig disables every
+# logger it does not name, which silenced the sign-in and throttle logs of a process
+# that had run `flask db upgrade` (and the tests that check them).
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 
