@@ -71,6 +71,15 @@ class Config:
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     #: a whole request (a form with several files) may not be larger than this
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(50 * 1024 * 1024)))
+    #: Redis for background jobs (app/jobs.py) and the login throttle; None: neither
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    #: run background jobs (Excel imports) in the calling process instead of on the RQ
+    #: queue ``yijia``: always when REDIS_URL is unset, or when JOBS_INLINE is true
+    JOBS_INLINE = os.environ.get("JOBS_INLINE", "").lower() in ("1", "true", "yes") or not (
+        os.environ.get("REDIS_URL")
+    )
+    #: seconds a queued job may run before the worker stops it
+    JOBS_TIMEOUT = int(os.environ.get("JOBS_TIMEOUT", "3600"))
     #: a registered household not visited within this many days is overdue
     VISIT_OVERDUE_DAYS = int(os.environ.get("VISIT_OVERDUE_DAYS", "7"))
     #: a need still open after this many days is overdue
@@ -105,6 +114,9 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     #: each test app counts on its own; never a developer's Redis
     RATELIMIT_STORAGE_URI = "memory://"
+    #: jobs run inline unless a test asks for Redis (tests/test_jobs.py)
+    REDIS_URL = None
+    JOBS_INLINE = True
     #: the suite logs in hundreds of times from 127.0.0.1; the throttle's own tests
     #: set the production limits back
     LOGIN_FAILURES_PER_IP = "10000 per minute"

@@ -237,6 +237,19 @@ def register_cli(app: Flask) -> None:
         if held != summed:
             raise click.ClickException("the balance and the ledger differ")
 
+    @app.cli.command("jobs-worker")
+    @click.option("--burst", is_flag=True, help="stop when the queue is empty")
+    def jobs_worker_command(burst: bool):
+        """Run background jobs (Excel imports) from the RQ queue ``yijia`` on REDIS_URL,
+        each inside an app context of this app."""
+        from app.jobs import worker_for
+
+        if not app.config.get("REDIS_URL"):
+            raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker needed")
+        worker = worker_for(app)
+        click.echo(f"worker on queue {worker.queue_names()[0]}")
+        worker.work(burst=burst)
+
     # audit trail: every command's writes are recorded as done by it (and its --user)
     for command in app.cli.commands.values():
         _audited(command)

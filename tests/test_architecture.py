@@ -4,7 +4,7 @@ that every admin route declares what it needs to.
 The floors (README, "What is where"):
 
     0  config, app.validation, app.extensions, app.urls,   ground: no app imports above
-       app.errors, app.logs, app.csp, app.throttle
+       app.errors, app.logs, app.csp, app.throttle, app.jobs
     1  app.models                                          tables and their own rules
     2  app.access                                          who may read/write/decide
     3  app.services                                        rules and transactions
@@ -32,6 +32,7 @@ FLOORS = [
     ("app.logs", 0),
     ("app.csp", 0),
     ("app.throttle", 0),
+    ("app.jobs", 0),
     ("app.models", 1),
     ("app.access", 2),
     ("app.services", 3),
