@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from flask import abort, g, jsonify, render_template, request
+from flask import abort, g, jsonify, render_template, request, url_for
 from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -22,6 +22,7 @@ from app.admin.gate import Row, requires
 from app.models import choices as c
 from app.models.audit import ACTION_LABELS
 from app.services import audit
+from app.validation import mask_id_number, mask_phone
 
 HISTORY_COLUMN = "_audit_history"
 #: fields no form shows, named in the history by what they are
@@ -34,6 +35,14 @@ TECHNICAL_FIELD_LABELS = {
 }
 #: stored names and checksums of files: that they changed is all a person needs
 HIDDEN_VALUE_FIELDS = {"sha256", "stored_name", "thumbnail_name", "content_type", "password_hash"}
+
+
+REVEAL_MASKS = {"id": mask_id_number, "phone": mask_phone}
+
+
+def _household_of(model):
+    """The household whose personal data ``model`` is (a household, or a part of one)."""
+    return model if model.__tablename__ == "households" else getattr(model, "household", None)
 
 
 class AuditedViewMixin:
@@ -99,18 +108,28 @@ class AuditedViewMixin:
             value = getattr(model, name)
             if name in g.get("revealed_fields", ()):
                 return "" if value is None else value
-            masked = mask(value)
-            if not value or not access.can_reveal_personal_data(
-                view.household_of(model), current_user
-            ):
-                return masked
-            return Markup(
-                render_template(
-                    "admin/audit/_reveal.html", view=view, model=model, field=name, masked=masked
-                )
-            )
+            return view.reveal_control(model, name, mask=mask)
 
         return cell
+
+    def reveal_control(self, model, field: str, *, mask=None, endpoint: str | None = None):
+        """``model.field`` masked, with a 显示 button posting to the reveal route of
+        the view at ``endpoint`` (this view by default; ``"member"`` for a member's ID
+        number shown on its household's pages) for those who may see the value. The
+        route decides again, and records the reveal."""
+        value = getattr(model, field)
+        if mask is None:
+            mask = REVEAL_MASKS[audit.revealable_columns(type(model)).get(field, "id")]
+        masked = mask(value)
+        household = self.household_of(model) if endpoint is None else _household_of(model)
+        if not value or not access.can_reveal_personal_data(household, current_user):
+            return masked
+        action = url_for(
+            f"{endpoint or self.endpoint}.reveal_view", id=model.id, url=request.args.get("url")
+        )
+        return Markup(
+            render_template("admin/audit/_reveal.html", action=action, field=field, masked=masked)
+        )
 
     @expose("/reveal/", methods=("POST",))
     @requires(Permission.READ, Row())

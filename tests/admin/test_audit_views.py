@@ -259,3 +259,54 @@ def test_the_household_list_has_no_history_leak(world, login):
     page = login(world.clerk).get("/admin/household/").get_data(as_text=True)
     assert "yijia-history" not in page and "/reveal/" not in page
     assert Household  # imported for the model's name in failures
+
+
+# ------------------------------------------------------- members' ID numbers
+@pytest.mark.parametrize("page", ["details", "story"])
+def test_members_id_numbers_are_masked_until_revealed(world, login, page):
+    from app.validation import mask_id_number
+    from tests.factories import make_member
+
+    household = make_household(world.community)
+    member = make_member(household, name="李成员")
+    db.session.commit()
+    client = login(world.clerk)
+    body = client.get(f"/admin/household/{page}/?id={household.id}").get_data(as_text=True)
+    assert member.id_number not in body and household.head_id_number not in body
+    assert mask_id_number(member.id_number) in body and "李成员" in body
+    assert f"/admin/member/reveal/?id={member.id}" in body
+    answer = client.post(
+        f"/admin/member/reveal/?id={member.id}",
+        data={"field": "id_number", "csrf_token": csrf_token(body)},
+        headers={"Accept": "application/json"},
+    )
+    assert answer.get_json() == {"value": member.id_number}
+    (row,) = events(action="reveal")
+    assert (row.record_type, row.record_id, row.user_id, row.detail) == (
+        "household_members",
+        member.id,
+        world.clerk.id,
+        {"field": "id_number"},
+    )
+
+
+@pytest.mark.parametrize("page", ["details", "story"])
+def test_a_manager_sees_members_masked_and_cannot_reveal_them(world, login, page):
+    from app.validation import mask_id_number
+    from tests.factories import make_member
+
+    household = make_household(world.community)
+    member = make_member(household)
+    db.session.commit()
+    client = login(world.manager)
+    body = client.get(f"/admin/household/{page}/?id={household.id}").get_data(as_text=True)
+    assert mask_id_number(member.id_number) in body and member.id_number not in body
+    assert "/admin/member/reveal/" not in body
+    answer = client.post(
+        f"/admin/member/reveal/?id={member.id}",
+        data={"field": "id_number", "csrf_token": csrf_token(body)},
+        headers={"Accept": "application/json"},
+    )
+    assert answer.status_code in (403, 404)
+    assert member.id_number not in answer.get_data(as_text=True)
+    assert not events(action="reveal")

@@ -26,7 +26,7 @@ from app.models import choices as c
 from app.services import casework
 from app.services.transaction import committed
 from app.urls import safe_redirect_target
-from app.validation import InvalidValue, mask_id_number, normalize_id_number
+from app.validation import InvalidValue, normalize_id_number
 
 
 def _choice(choices):
@@ -198,15 +198,20 @@ class HouseholdView(ScopedModelView):
         return model
 
     def _format_members(self, _context, model, _name):
-        reveal = access.can_reveal_personal_data(model, current_user)
+        """Each member with their ID number masked like the head's, and a 显示 that
+        goes through the member's reveal route (which decides and records it)."""
         parts = []
         for m in model.members:
-            number = m.id_number if reveal else mask_id_number(m.id_number)
-            parts.append(
-                f"{escape(m.name)}（{escape(c.label(c.RELATIONS, m.relation))}）"
-                + (f" {escape(number)}" if number else "")
-            )
-        return Markup("<br>".join(parts))
+            part = Markup("{}（{}）").format(m.name, c.label(c.RELATIONS, m.relation))
+            if m.id_number:
+                number = self.reveal_control(m, "id_number", endpoint="member")
+                part += Markup(' <span class="yj-member-id">{}</span>').format(number)
+            if m.is_archived:
+                part += Markup(' <span class="badge badge-secondary">{}</span>').format(
+                    _("Archived")
+                )
+            parts.append(part)
+        return Markup("<br>").join(parts)
 
     def _format_needs(self, _context, model, _name):
         return Markup(
