@@ -249,9 +249,11 @@ def sponsored_project_ids(scope: Scope):
 def open_to_sponsors():
     """Projects any sponsor may browse and pledge to: open for sponsorship, and with a
     summary for sponsors that staff wrote. A project without one is not offered to
-    sponsors at all (its name and staff description are not meant for them)."""
+    sponsors at all (its name and staff description are not meant for them). An
+    archived project is not open, whatever its status says."""
     return and_(
         Project.status == "open",
+        Project.archived_at.is_(None),
         func.length(func.trim(func.coalesce(Project.public_summary, ""))) > 0,
     )
 

@@ -145,6 +145,23 @@ def _covered_need_criterion(resource: Resource):
     return Need.id.is_not(None)
 
 
+def _in_use_needs():
+    """SQL on Need: needs still in use, of households still in use (archiving a
+    household archives its needs; the household's own mark is checked too)."""
+    return (
+        access.active_criterion(Need),
+        Need.household_id.in_(select(Household.id).where(access.active_criterion(Household))),
+    )
+
+
+def _is_archived(record) -> bool:
+    """Is ``record`` (or, for a need, its household) archived?"""
+    if record.is_archived:
+        return True
+    household = getattr(record, "household", None)
+    return household is not None and household.is_archived
+
+
 # -------------------------------------------------------------------- scoring
 def _describe_quantity(resource: Resource) -> str:
     remaining = resource.remaining_quantity
@@ -204,7 +221,7 @@ def suggest_resources(need: Need, user, today: dt.date | None = None, limit: int
     Resources already actively matched to the need are left out.
     """
     today = today or dt.date.today()
-    if need.status not in MATCHABLE_NEED_STATUSES:
+    if need.status not in MATCHABLE_NEED_STATUSES or _is_archived(need):
         return []
     already = select(NeedMatch.resource_id).where(
         NeedMatch.need_id == need.id, NeedMatch.status == "active"
@@ -215,6 +232,7 @@ def suggest_resources(need: Need, user, today: dt.date | None = None, limit: int
             fits_category(need.category),
             covers_community(need.community_id, need.street_id),
             available_on(today),
+            access.active_criterion(Resource),
             Resource.id.not_in(already),
         )
         .options(selectinload(Resource.served_areas), selectinload(Resource.provider_organisation))
@@ -231,7 +249,7 @@ def suggest_needs(resource: Resource, user, today: dt.date | None = None, limit:
     available = db.session.scalar(
         select(func.count())
         .select_from(Resource)
-        .where(Resource.id == resource.id, available_on(today))
+        .where(Resource.id == resource.id, available_on(today), access.active_criterion(Resource))
     )
     if not available:
         return []
@@ -247,6 +265,7 @@ def suggest_needs(resource: Resource, user, today: dt.date | None = None, limit:
             Need.status == "open",
             Need.category.in_(sorted(kinds)),
             _covered_need_criterion(resource),
+            *_in_use_needs(),
             Need.id.not_in(already),
         )
         .options(selectinload(Need.household).selectinload(Household.community))
@@ -326,6 +345,8 @@ def record_match(
     ``accept_match``; the demo seed and the CLI call this."""
     today = today or dt.date.today()
     q = _quantity(quantity)
+    if _is_archived(need) or _is_archived(resource):
+        raise MatchRefused(_l("Archived needs and resources are not matched."))
     if need.status not in MATCHABLE_NEED_STATUSES:
         raise MatchRefused(_l("This need is met or withdrawn; it takes no more resources."))
     if resource.available_from > today or (
@@ -406,7 +427,7 @@ def unmatched_needs_table(user):
     column = Need.street_id if by_street else Need.community_id
     stmt = (
         access.visible(Need, user, select(column, Need.dimension, func.count()).select_from(Need))
-        .where(Need.status == "open")
+        .where(Need.status == "open", *_in_use_needs())
         .group_by(column, Need.dimension)
     )
     counts: dict[int | None, dict[str, int]] = {}

@@ -159,6 +159,8 @@ def pledge(
             )
         ).one()
         if not is_open:
+            if project.is_archived:
+                raise InvalidValue(_l("This project is archived and takes no more pledges."))
             raise InvalidValue(_l("This project is not open for sponsorship."))
         raise InvalidValue(
             _l(
