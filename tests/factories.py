@@ -567,3 +567,126 @@ def area_named(name: str) -> Area:
 def user_named(username: str) -> User:
     """A demo user by username (tests of the demo district only)."""
     return db.session.scalar(select(User).where(User.username == username))
+
+
+# ------------------------------------------------------- the dashboard's district
+#: the period and "today" of ``make_dashboard_district``
+DASHBOARD_MONTH = dt.date(2026, 11, 1)
+DASHBOARD_TODAY = dt.date(2026, 11, 20)
+
+
+def make_dashboard_district(world: World) -> dict:
+    """A small district whose dashboard figures for November 2026 (seen on
+    ``DASHBOARD_TODAY``) are worked out by hand in ``tests/services/test_dashboard.py``.
+
+    ``world.street``: h1 (2026-11-02, asked itself, visited after 2 days, 低保), h2
+    (11-03, referred by a government department, helping, visited after 12 days), h3
+    (11-18, referred by a hospital, not visited, not yet due), h4 (2026-10-01, closed,
+    低保 and 特困) in ``world.community``; h5 (11-05, found by the community, not visited,
+    overdue) and an archived household in ``world.neighbour``.
+    ``world.far_street``: h6 (11-10, referred by an enterprise, helping, visited after a
+    day). Needs: h1 open (daily living); h2 matched on 11-06 and served on 11-09
+    (physiological); h4 met on 11-10 after 40 days (employment); h6 met after 2 days
+    (daily living). Projects: a community project in progress (material) and a draft one
+    in ``world.neighbour``; a household project (medical, claimed) for h6. The fund
+    (``make_fund``), plus 2,000 yuan given on 11-03 and 300 paid to h6's project on 11-12.
+    Commits."""
+    from app.models import CaseTransition, HardshipCategory
+    from app.services import fund
+
+    dibao = _save(HardshipCategory(code=f"dibao{_n()}", name=f"低保{_n()}", sort_order=1))
+    tekun = _save(HardshipCategory(code=f"tekun{_n()}", name=f"特困{_n()}", sort_order=2))
+    government = make_organisation("government")
+    hospital = make_organisation("hospital")
+    enterprise = make_organisation("enterprise")
+    nov = DASHBOARD_MONTH
+
+    def day(n):
+        return nov.replace(day=n)
+
+    h1 = make_household(world.community, intake_date=day(2), categories=[dibao])
+    h2 = make_household(
+        world.community,
+        intake_date=day(3),
+        intake_channel="government_referral",
+        referrer_organisation=government,
+        status="helping",
+    )
+    h3 = make_household(
+        world.community,
+        intake_date=day(18),
+        intake_channel="hospital_referral",
+        referrer_organisation=hospital,
+    )
+    h4 = make_household(world.community, status="closed", categories=[dibao, tekun])
+    h5 = make_household(world.neighbour, intake_date=day(5), intake_channel="community_discovery")
+    archived = make_household(world.neighbour, intake_date=day(6))
+    archived.archived_at = dt.datetime(2026, 11, 7)
+    archived.archive_reason = "重复登记"
+    h6 = make_household(
+        world.far_community,
+        intake_date=day(10),
+        intake_channel="institution_referral",
+        referrer_organisation=enterprise,
+        status="helping",
+    )
+    make_assessment(h1, visit_date=day(4))
+    make_assessment(h2, visit_date=day(15))
+    make_assessment(h6, visit_date=day(11))
+    db.session.add(
+        CaseTransition(
+            household=h4,
+            from_status="helping",
+            to_status="closed",
+            note="已脱困",
+            occurred_at=dt.datetime(2026, 11, 16, 3, 0),
+        )
+    )
+
+    make_need(h1, identified_on=day(4))
+    need_b = make_need(h2, dimension="physiological", category="medical", identified_on=day(5))
+    resource = make_resource(kind="medical", category="medical")
+    match = make_match(need_b, resource, today=day(6))
+    match.created_at = dt.datetime(2026, 11, 6, 2, 0)
+    service = make_service_record(h2, delivered_on=day(9), description="陪同就医")
+    service.needs.append(need_b)
+    make_need(
+        h4,
+        dimension="employment",
+        category="employment_guidance",
+        identified_on=dt.date(2026, 10, 1),
+        status="met",
+        resolved_on=day(10),
+    )
+    make_need(h6, identified_on=day(11), status="met", resolved_on=day(13))
+
+    in_progress = make_project(world.community, status="in_progress", help_kind="material")
+    draft = make_project(world.neighbour, status="draft")
+    household_project = make_project(beneficiaries=[h6], status="claimed", help_kind="medical")
+    db.session.commit()
+    make_fund(world)  # 10,000 in (January); 500 out for a project of world.community, reversed
+    fund.post_donation(
+        user=world.admin, amount="2000", posted_on=day(3), receipt_number="JJH-11", donor_name="测试"
+    )
+    fund.post_disbursement(
+        user=world.admin,
+        amount="300",
+        posted_on=day(12),
+        purpose="助医",
+        payee_person="测试收款人",
+        project=household_project,
+    )
+    return {
+        "h1": h1,
+        "h2": h2,
+        "h3": h3,
+        "h4": h4,
+        "h5": h5,
+        "h6": h6,
+        "dibao": dibao,
+        "tekun": tekun,
+        "in_progress": in_progress,
+        "draft": draft,
+        "household_project": household_project,
+        "service": service,
+    }
