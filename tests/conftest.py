@@ -12,7 +12,9 @@ as the module's ``pytestmark``); their ``app`` holds a copy of the demo, and the
 
 Speed: each backend builds a template once (an SQLite file, a PostgreSQL template
 database): the empty schema at start, the demo only when a demo test first asks for
-it; each test that writes gets a fresh copy.
+it. Each worker builds one app per backend (``TestApp``) and every ``app`` test reuses
+it on a fresh database: on SQLite a new copy of the template, on PostgreSQL the
+worker's database emptied (``Backend.reset``); demo tests get a copy of the demo.
 """
 
 import contextvars
@@ -21,13 +23,14 @@ import shutil
 import uuid
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.demo import DEMO_PASSWORD, seed_demo
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import User
 from config import TestConfig
 from tests.factories import PASSWORD, make_world
@@ -108,6 +111,8 @@ class Backend:
         self.created: list[str] = []
         if name == "postgresql":
             self.engine, self.base_url = _pg_admin_engine()
+        self._work_engines = {}
+        self._reset_statements = None
         self.schema_template = self._template("schema", with_demo=False)
         self.demo_template = None
 
@@ -157,14 +162,61 @@ class Backend:
         self.created.append(name)
         return self._url(name)
 
+    def reset(self, url: str) -> str:
+        """A database like ``fresh()`` again, for a URL a test has written to.
+
+        SQLite: a new copy of the template (its triggers cannot be switched off, so the
+        audit rows a test wrote cannot be deleted). PostgreSQL: the same database, every
+        table emptied and every sequence restarted, with triggers off for the session
+        (``session_replication_role``; the suite's user is a superuser) — dropping a
+        database costs most of a second, emptying forty small tables a few ms."""
+        if self.name == "sqlite":
+            return self._copy(self.schema_template)
+        engine = self._work_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text(self._reset_sql(conn)))
+        return url
+
+    def _work_engine(self, url):
+        engine = self._work_engines.get(url)
+        if engine is None:
+            engine = self._work_engines[url] = create_engine(
+                make_url(url).set(drivername="postgresql+psycopg")
+            )
+        return engine
+
+    def _reset_sql(self, conn) -> str:
+        if self._reset_statements is None:
+            tables = conn.execute(
+                text("SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'")
+            ).scalars()
+            sequences = conn.execute(
+                text(
+                    "SELECT quote_ident(sequencename) FROM pg_sequences"
+                    " WHERE schemaname = 'public'"
+                )
+            ).scalars()
+            self._reset_statements = "".join(
+                [f"DELETE FROM {t};" for t in tables]
+                + [f"ALTER SEQUENCE {s} RESTART;" for s in sequences]
+            )
+        return self._reset_statements
+
     def drop(self, url: str) -> None:
         if self.name == "sqlite":
+            path = make_url(url).database
+            if path and os.path.exists(path):
+                os.remove(path)
             return
         name = make_url(url).database
         with self.engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     def close(self) -> None:
+        for engine in self._work_engines.values():
+            engine.dispose()
         if self.name == "postgresql":
             with self.engine.connect() as conn:
                 for name in self.created:
@@ -203,18 +255,91 @@ def _fresh_url(backend, request) -> str:
     return backend.fresh_demo() if _is_demo(request) else backend.fresh()
 
 
-@pytest.fixture
-def app(backend, tmp_path, request):
-    """A fresh app and database with the schema and no rows (the demo district for
-    ``@pytest.mark.demo`` tests), and an empty upload folder; may be written to."""
-    url = _fresh_url(backend, request)
-    application = _make_app(url, UPLOAD_FOLDER=str(tmp_path / "uploads"))
-    application.config["IS_DEMO"] = _is_demo(request)
-    with application.app_context():
-        yield application
+def use_database(application, url: str) -> None:
+    """Point ``application`` (its default bind) at the database at ``url``.
+
+    Building an app costs about a third of a second (Flask-Admin compiles some 1,400 URL
+    rules), which was most of the suite's time; so each worker builds one app per
+    backend and each test gets a fresh *database* instead. This uses Flask-SQLAlchemy's
+    own engine-making steps (``init_app`` cannot be called twice on a used app)."""
+    engines = db._app_engines[application]
+    old = engines.get(None)
+    if old is not None:
+        old.dispose()
+    options = dict(application.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.update(url=url, echo=False, echo_pool=False)
+    db._apply_driver_defaults(options, application)
+    engines[None] = db._make_engine(None, options, application)
+    application.config["SQLALCHEMY_DATABASE_URI"] = url
+
+
+class TestApp:
+    """The one app a worker builds per backend, reused by every test of that backend:
+    before each test it gets a fresh database, its pristine config and empty rate-limit
+    counters, so no test sees another's rows, settings or throttling."""
+
+    def __init__(self, backend: "Backend"):
+        self.backend = backend
+        self.url = backend.fresh()
+        self.app = _make_app(self.url)
+        self.pristine = dict(self.app.config)
+        self.on_work_database = True
+        self.dirty = False
+
+    def prepare(self, request, upload_folder) -> Flask:
+        app = self.app
+        app.config.clear()
+        app.config.update(self.pristine, SQLALCHEMY_DATABASE_URI=self.url)
+        if _is_demo(request):
+            use_database(app, self.backend.fresh_demo())
+            self.on_work_database = False
+        else:
+            if not self.on_work_database:
+                use_database(app, self.url)
+                self.on_work_database = True
+            elif self.dirty:
+                used, self.url = self.url, self.backend.reset(self.url)
+                if used != self.url:  # SQLite: a new file; the used one goes
+                    use_database(app, self.url)
+                    self.backend.drop(used)
+        app.config.update(UPLOAD_FOLDER=str(upload_folder), IS_DEMO=_is_demo(request))
+        limiter.reset()
+        self.dirty = True
+        return app
+
+    def finish(self) -> None:
         db.session.remove()
-        db.engine.dispose()
-    backend.drop(url)
+        if not self.on_work_database:
+            demo_url = self.app.config["SQLALCHEMY_DATABASE_URI"]
+            use_database(self.app, self.url)
+            self.on_work_database = True
+            self.backend.drop(demo_url)
+        else:
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _test_apps():
+    apps: dict[str, TestApp] = {}
+    yield apps
+    for made in apps.values():
+        with made.app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(backend, tmp_path, request, _test_apps):
+    """An app on a fresh database with the schema and no rows (the demo district for
+    ``@pytest.mark.demo`` tests), and an empty upload folder; may be written to."""
+    made = _test_apps.get(backend.name)
+    if made is None:
+        made = _test_apps[backend.name] = TestApp(backend)
+    application = made.prepare(request, tmp_path / "uploads")
+    with application.app_context():
+        try:
+            yield application
+        finally:
+            made.finish()
 
 
 @pytest.fixture(scope="module")
