@@ -194,8 +194,7 @@ class Backend:
             ).scalars()
             sequences = conn.execute(
                 text(
-                    "SELECT quote_ident(sequencename) FROM pg_sequences"
-                    " WHERE schemaname = 'public'"
+                    "SELECT quote_ident(sequencename) FROM pg_sequences WHERE schemaname = 'public'"
                 )
             ).scalars()
             self._reset_statements = "".join(
