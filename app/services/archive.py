@@ -36,7 +36,9 @@ reason); restoring it restores those archived with it. A member or need of an
 archived household is restored with the household, not alone.
 
 ``archive``, ``restore`` and ``hard_delete`` are whole user actions: each commits, or
-rolls back and raises ``ArchiveRefused`` (``services.transaction``).
+rolls back and raises ``ArchiveRefused`` (``services.transaction``). ``remove_member``
+is the same rule as a building block, for a member taken off the household's form
+(its save commits).
 """
 
 from __future__ import annotations
@@ -353,6 +355,43 @@ def restore(record, user):
         _archive_one(record, None, None, None)
         db.session.flush()
     return record
+
+
+def remove_member(member: Member, user, reason: str | None) -> str:
+    """A member taken off their household's form (the inline row's delete box): the
+    same rule as ``hard_delete`` and ``archive``, as a building block inside the
+    household's save (flushes nothing; the form's save commits both together).
+
+    Deleted outright when ``user`` may delete it as a mistake (the district admin, no
+    history); otherwise archived with ``reason`` — refused without one, saying why.
+    Returns ``"deleted"`` or ``"archived"``."""
+    _check_may_write(member, user)
+    if member.is_archived:
+        raise ArchiveRefused(_l("This record is already archived."))
+    if can_hard_delete(member, user):
+        db.session.delete(member)
+        return "deleted"
+    reason = " ".join((reason or "").split())[:MAX_REASON]
+    if not reason:
+        history = history_of(member)
+        if history:
+            raise ArchiveRefused(
+                _l(
+                    "%(name)s is part of this household's history (%(history)s) and is not "
+                    "deleted: write why they are removed, and they are archived.",
+                    name=member.name,
+                    history=str(_l("、")).join(history),
+                )
+            )
+        raise ArchiveRefused(
+            _l(
+                "Only the district administrator deletes records entered by mistake: write "
+                "why %(name)s is removed, and they are archived.",
+                name=member.name,
+            )
+        )
+    _archive_one(member, user, reason, utcnow())
+    return "archived"
 
 
 def can_hard_delete(record, user) -> bool:

@@ -1,8 +1,10 @@
 """Households, their members and their needs."""
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.contrib.sqla.fields import InlineModelFormList, get_field_id, get_obj_pk
 from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual
+from flask_admin.contrib.sqla.form import InlineModelConverter
 from flask_admin.model.form import InlineFormAdmin
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_babel import gettext as _
@@ -11,6 +13,8 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
+from wtforms import StringField
+from wtforms.utils import unset_value
 from wtforms.validators import DataRequired
 
 from app import access
@@ -23,7 +27,7 @@ from app.admin.labels import COMMON_LABELS
 from app.extensions import db
 from app.models import Household, Member, Need
 from app.models import choices as c
-from app.services import casework
+from app.services import archive, casework
 from app.services.transaction import committed
 from app.urls import safe_redirect_target
 from app.validation import InvalidValue, normalize_id_number
@@ -31,6 +35,60 @@ from app.validation import InvalidValue, normalize_id_number
 
 def _choice(choices):
     return lambda _v, _c, model, name: c.label(choices, getattr(model, name))
+
+
+#: the household edit form's field for why ticked member rows are removed
+REMOVAL_REASON = "member_removal_reason"
+
+
+class _NotSaved(StringField):
+    """A form field that is read by the view, not saved onto the record."""
+
+    def populate_obj(self, obj, name):
+        return None
+
+
+class MemberRows(InlineModelFormList):
+    """The household form's member rows. Archived members are not offered (they are
+    not edited); a row ticked for deletion goes through ``archive.remove_member`` —
+    deleted only as a mistake by those allowed, otherwise archived with the reason
+    typed under the rows, or refused saying so — never deleted behind the rule."""
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        if isinstance(data, list | tuple):
+            data = [m for m in data if not m.is_archived]
+        return super().process(formdata, data, extra_filters)
+
+    def populate_obj(self, obj, name):
+        values = getattr(obj, name, None)
+        if values is None:
+            return
+        by_pk = {get_obj_pk(v, self._pk): v for v in values}
+        removed = []
+        for field in self.entries:
+            model = by_pk.get(get_field_id(field))
+            is_created = model is None
+            if is_created:
+                model = self.model()
+                values.append(model)
+            elif model.is_archived:
+                raise InvalidValue(
+                    _l(
+                        "This record is archived and is not changed; the district admin can "
+                        "restore it."
+                    )
+                )
+            elif self.should_delete(field):
+                reason = request.form.get(REMOVAL_REASON)
+                removed.append((model.name, archive.remove_member(model, current_user, reason)))
+                continue
+            field.populate_obj(model, None)
+            self.inline_view._on_model_change(field, model, is_created)
+        g.removed_members = removed
+
+
+class MemberRowsConverter(InlineModelConverter):
+    inline_field_list_type = MemberRows
 
 
 class MemberInline(InlineFormAdmin):
@@ -172,6 +230,7 @@ class HouseholdView(ScopedModelView):
         ),
     }
     inline_models = (MemberInline(Member),)
+    inline_model_form_converter = MemberRowsConverter
     list_template = "admin/household_list.html"
     details_template = "admin/household_details.html"
     column_extra_row_actions = [
@@ -232,6 +291,28 @@ class HouseholdView(ScopedModelView):
     def on_model_change(self, form, model, is_created):
         casework.check_intake(model)  # the model checks again on save; this says it early
         super().on_model_change(form, model, is_created)
+
+    def get_edit_form(self):
+        """The edit form, with a line under the member rows for why ticked ones are
+        removed (``MemberRows``)."""
+
+        class HouseholdEditForm(super().get_edit_form()):
+            member_removal_reason = _NotSaved(
+                _l("Why members are removed"),
+                description=_l(
+                    "To remove a member, tick their row's delete box and write why here: "
+                    "a member who is part of the household's history is archived, not "
+                    "deleted."
+                ),
+            )
+
+        return HouseholdEditForm
+
+    def after_model_change(self, form, model, is_created):
+        for name, outcome in g.pop("removed_members", []):
+            if outcome == "archived":
+                flash(_("%(name)s was archived, not deleted.", name=name), "info")
+        super().after_model_change(form, model, is_created)
 
     def render(self, template, **kwargs):
         # the details page shows the case status, its next steps and the latest visit
