@@ -63,6 +63,9 @@ class Config:
     # Flask-Admin: let IntegrityError reach our own handler, which shows a generic text.
     FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = False
     FLASK_ADMIN_SWATCH = "default"
+    #: audit events older than this many days may be purged by ``flask audit-retention
+    #: --purge --confirm`` (exported to a file first); unset or 0: kept for ever
+    AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS") or 0) or None
     #: rows per export file; larger exports are refused with a message
     EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "50000"))
     #: evidence files live here, outside the static folder, under generated names

@@ -1,6 +1,6 @@
 """Command-line tasks: ``flask seed-demo``, ``flask create-user``, ``flask reset-password``,
 ``flask unlock-user``, ``flask deactivate-user``, ``flask case-status``, ``flask archive``,
-``flask todo``."""
+``flask todo``, ``flask audit-retention``."""
 
 import click
 from flask import Flask
@@ -249,6 +249,62 @@ def register_cli(app: Flask) -> None:
         worker = worker_for(app)
         click.echo(f"worker on queue {worker.queue_names()[0]}")
         worker.work(burst=burst)
+
+    @app.cli.command("audit-retention")
+    @click.option(
+        "--purge", is_flag=True, help="export the events past the retention, then delete them"
+    )
+    @click.option("--confirm", is_flag=True, help="required with --purge: yes, really")
+    @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="file to export to")
+    @click.option("--user", "username", help="who runs the purge (recorded with it)")
+    def audit_retention_command(purge, confirm, out_path, username):
+        """Report the audit events older than AUDIT_RETENTION_DAYS (default: kept for
+        ever). Only with --purge --confirm are they exported to a file (JSON lines,
+        with its SHA-256) and then deleted, recorded as an audit purge; never silently."""
+        from pathlib import Path
+
+        from app.models import User
+        from app.models.base import utcnow
+        from app.services import audit
+
+        report = audit.retention_report()
+        if report.days is None:
+            click.echo("AUDIT_RETENTION_DAYS is not set: the audit trail is kept for ever.")
+            if purge:
+                raise click.ClickException("nothing to purge without a retention")
+            return
+        click.echo(
+            f"retention {report.days} days: {report.rows} events occurred before "
+            f"{report.before:%Y-%m-%d %H:%M} UTC"
+            + (f" (oldest {report.oldest:%Y-%m-%d})" if report.oldest else "")
+        )
+        for action, rows in sorted(report.by_action.items()):
+            click.echo(f"  {action}: {rows}")
+        if not purge:
+            if report.rows:
+                click.echo(
+                    "nothing was deleted; --purge --confirm exports them to a file, then deletes them"
+                )
+            return
+        if not confirm:
+            raise click.ClickException("--purge deletes audit events: add --confirm to do it")
+        user = None
+        if username:
+            user = db.session.scalars(db.select(User).where(User.username == username)).first()
+            if user is None:
+                raise click.ClickException("no such user")
+        path = Path(
+            out_path or Path(app.instance_path) / f"audit-purge-{utcnow():%Y%m%d-%H%M%S}.jsonl"
+        )
+        try:
+            done = audit.purge_past_retention(path, user=user)
+        except (InvalidValue, FileExistsError) as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        click.echo(
+            f"purge #{done.id}: {done.rows} events exported to {done.file_name} "
+            f"(sha256 {done.sha256}) and deleted"
+        )
 
     # audit trail: every command's writes are recorded as done by it (and its --user)
     for command in app.cli.commands.values():

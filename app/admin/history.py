@@ -10,7 +10,16 @@
 
 from __future__ import annotations
 
-from flask import abort, g, jsonify, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -38,6 +47,17 @@ HIDDEN_VALUE_FIELDS = {"sha256", "stored_name", "thumbnail_name", "content_type"
 
 
 REVEAL_MASKS = {"id": mask_id_number, "phone": mask_phone}
+
+
+def view_for_table(table: str | None):
+    """The admin view that shows rows of ``table`` (its labels name their fields)."""
+    if not table or not has_request_context():
+        return None
+    for view in current_app.extensions["admin"][0]._views:
+        model = getattr(view, "model", None)
+        if getattr(model, "__tablename__", None) == table and hasattr(view, "field_label"):
+            return view
+    return None
 
 
 def _household_of(model):
@@ -75,6 +95,23 @@ class AuditedViewMixin:
                 action_labels=ACTION_LABELS,
             )
         )
+
+    def history_source(self, entry):
+        """The view whose labels name an entry's fields: this one, or for a part of a
+        household shown on the household's history, the part's own view."""
+        if not entry.is_part:
+            return self
+        return view_for_table(entry.event.record_type) or self
+
+    def part_label(self, entry) -> str:
+        """What a household's part is, for its events on the household's history:
+        its kind by its view's name (家庭成员, 需求 ...) and which one."""
+        source = view_for_table(entry.event.record_type)
+        kind = str(source.name) if source is not None else str(_l("Other record"))
+        part = entry.part
+        if part is not None and type(part).__str__ is not object.__str__:
+            return f"{kind} · {part}"
+        return f"{kind} · {_l('No.')} {entry.event.record_id}"
 
     def field_label(self, field: str) -> str:
         """A recorded field by the label the panel gives it (``community_id`` is the

@@ -30,7 +30,10 @@ a model may also declare ``__personal__ = {"column": "id" | "phone" | "hidden"}`
 
 **Immutable.** Triggers refuse UPDATE and DELETE on both backends and, on PostgreSQL,
 TRUNCATE (a statement-level trigger): made by ``db.create_all()`` (below) and by the
-migration ``f3c8a6d2e915``. ``user_id``/``street_id`` are plain indexed integers, not
+migrations ``f3c8a6d2e915`` and ``d9e4a7b3c215``. The one DELETE they let through is
+of events a purge past the retention covers (``AuditPurge``, itself immutable:
+``flask audit-retention --purge --confirm`` exports the events first), so nothing
+leaves the trail without a permanent record of who moved what where. ``user_id``/``street_id`` are plain indexed integers, not
 foreign keys: the trail outlives the rows it names, and ``ON DELETE SET NULL`` would
 be an UPDATE the trigger refuses.
 """
@@ -113,13 +116,21 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        Index("ix_audit_events_record", "record_type", "record_id"),
-        Index("ix_audit_events_user_time", "user_id", "occurred_at"),
-        Index("ix_audit_events_street_time", "street_id", "occurred_at"),
+        #: a record's history, newest first (id: no sort of a busy record's events)
+        Index("ix_audit_events_record", "record_type", "record_id", "id"),
+        #: a household's history: its own events and those of its parts, newest first
+        Index("ix_audit_events_household", "household_id", "id"),
+        #: the audit log lists newest first (``occurred_at, id``), narrowed by time, a
+        #: user (and day), a street or an action: each in the list's order, so a
+        #: page is read from an index, never sorted out of millions of rows
+        Index("ix_audit_events_occurred_at", "occurred_at", "id"),
+        Index("ix_audit_events_user_time", "user_id", "occurred_at", "id"),
+        Index("ix_audit_events_street_time", "street_id", "occurred_at", "id"),
+        Index("ix_audit_events_action", "action", "occurred_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     #: the acting user (None: the CLI without --user, or a failed login of nobody)
     user_id: Mapped[int | None] = mapped_column(Integer)
     user_role: Mapped[str | None] = mapped_column(String(20))
@@ -129,12 +140,15 @@ class AuditEvent(db.Model):
     ip: Mapped[str | None] = mapped_column(String(64))
     #: the request's path, or ``flask <command>``
     source: Mapped[str | None] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(20), index=True)
+    action: Mapped[str] = mapped_column(String(20))
     #: the record's table (``households``) and id; None for logins
     record_type: Mapped[str | None] = mapped_column(String(40))
     record_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     #: the record's street (for the audit page's street filter), when it has one
     street_id: Mapped[int | None] = mapped_column(Integer)
+    #: the household the record is (or is a part of: a member, need, visit, status
+    #: change ...), so that the household's history finds them, deleted ones too
+    household_id: Mapped[int | None] = mapped_column(Integer)
     #: writes: {field: [old, new]}, personal values masked
     changes: Mapped[dict | None] = mapped_column(JSON)
     #: reveals, exports, logins: what else is worth knowing (field, filters, rows ...)
@@ -304,6 +318,14 @@ def _street_of(obj) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def household_id_of(obj) -> int | None:
+    """The household ``obj`` is, or belongs to (None: not a household's record)."""
+    state = inspect(obj).dict  # never load inside a flush
+    key = "id" if getattr(obj, "__tablename__", None) == "households" else "household_id"
+    value = state.get(key)
+    return value if isinstance(value, int) else None
+
+
 def _is_audited(obj) -> bool:
     return not isinstance(obj, AuditEvent)
 
@@ -330,6 +352,7 @@ def _collect(session: Session, _flush_context) -> None:
                     "record_type": obj.__tablename__,
                     "record_id": inspect(obj).mapper.primary_key_from_instance(obj)[0],
                     "street_id": _street_of(obj),
+                    "household_id": household_id_of(obj),
                     "changes": changes,
                 }
             )
@@ -345,15 +368,49 @@ def _collect(session: Session, _flush_context) -> None:
 
 
 # ------------------------------------------------------------ immutability
+class AuditPurge(db.Model):
+    """One purge of old events past the retention (``flask audit-retention --purge
+    --confirm``): who, when, which events (``id <= last_id`` and older than
+    ``occurred_before``), how many, and the file they were exported to first, with
+    its SHA-256.
+
+    The only way an event is ever deleted: the triggers refuse a DELETE of an event
+    no purge row covers, and purge rows themselves cannot be changed or deleted, so a
+    purge is never silent. The covered set is exactly what the purge deleted (later
+    events have larger ids), so a purge row permits nothing once it is done."""
+
+    __tablename__ = "audit_purges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purged_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: who ran it (``--user``), when known
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    #: events that occurred before this moment (UTC) ...
+    occurred_before: Mapped[dt.datetime] = mapped_column(DateTime)
+    #: ... and whose id is at most this one
+    last_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    rows: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    #: where they were exported (JSON lines), and its checksum
+    file_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
 AUDIT_IMMUTABLE_MESSAGE = "audit_events rows are immutable"
+#: a DELETE of an event is allowed only when a purge row covers it
+_PURGE_COVERS = (
+    "EXISTS (SELECT 1 FROM audit_purges p"
+    " WHERE OLD.id <= p.last_id AND OLD.occurred_at < p.occurred_before)"
+)
 SQLITE_AUDIT_TRIGGERS = [
-    f"CREATE TRIGGER audit_events_no_{op.lower()} BEFORE {op} ON audit_events "
-    f"BEGIN SELECT RAISE(ABORT, '{AUDIT_IMMUTABLE_MESSAGE}'); END"
-    for op in ("UPDATE", "DELETE")
+    "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+    f"BEGIN SELECT RAISE(ABORT, '{AUDIT_IMMUTABLE_MESSAGE}'); END",
+    f"CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events WHEN NOT {_PURGE_COVERS} "
+    f"BEGIN SELECT RAISE(ABORT, '{AUDIT_IMMUTABLE_MESSAGE}'); END",
 ]
 POSTGRESQL_AUDIT_TRIGGERS = [
     "CREATE OR REPLACE FUNCTION audit_events_immutable() RETURNS trigger "
     "LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF TG_OP = 'DELETE' AND {_PURGE_COVERS} THEN RETURN OLD; END IF; "
     f"RAISE EXCEPTION '{AUDIT_IMMUTABLE_MESSAGE}' USING ERRCODE = 'restrict_violation'; "
     "END $$",
     "CREATE TRIGGER audit_events_immutable BEFORE UPDATE OR DELETE ON audit_events "
@@ -361,9 +418,27 @@ POSTGRESQL_AUDIT_TRIGGERS = [
     "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
     "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_immutable()",
 ]
-for _statement in SQLITE_AUDIT_TRIGGERS:
-    event.listen(AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in POSTGRESQL_AUDIT_TRIGGERS:
-    event.listen(
-        AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
-    )
+PURGES_IMMUTABLE_MESSAGE = "audit_purges rows are immutable"
+SQLITE_PURGE_TRIGGERS = [
+    f"CREATE TRIGGER audit_purges_no_{op.lower()} BEFORE {op} ON audit_purges "
+    f"BEGIN SELECT RAISE(ABORT, '{PURGES_IMMUTABLE_MESSAGE}'); END"
+    for op in ("UPDATE", "DELETE")
+]
+POSTGRESQL_PURGE_TRIGGERS = [
+    "CREATE OR REPLACE FUNCTION audit_purges_immutable() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    f"RAISE EXCEPTION '{PURGES_IMMUTABLE_MESSAGE}' USING ERRCODE = 'restrict_violation'; "
+    "END $$",
+    "CREATE TRIGGER audit_purges_immutable BEFORE UPDATE OR DELETE ON audit_purges "
+    "FOR EACH ROW EXECUTE FUNCTION audit_purges_immutable()",
+    "CREATE TRIGGER audit_purges_no_truncate BEFORE TRUNCATE ON audit_purges "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_purges_immutable()",
+]
+for _table, _sqlite, _postgresql in (
+    (AuditEvent.__table__, SQLITE_AUDIT_TRIGGERS, POSTGRESQL_AUDIT_TRIGGERS),
+    (AuditPurge.__table__, SQLITE_PURGE_TRIGGERS, POSTGRESQL_PURGE_TRIGGERS),
+):
+    for _statement in _sqlite:
+        event.listen(_table, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+    for _statement in _postgresql:
+        event.listen(_table, "after_create", DDL(_statement).execute_if(dialect="postgresql"))

@@ -9,20 +9,45 @@ export before its file streams; a failed login although nothing else is saved).
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import and_, delete, func, select, union
 
 from app import access
 from app.extensions import db
 from app.models import AuditEvent, User
-from app.models.audit import acting_context, personal_columns_of, stored_value
-from app.validation import mask_id_number, mask_phone
+from app.models.audit import (
+    AuditPurge,
+    acting_context,
+    household_id_of,
+    jsonable,
+    personal_columns_of,
+    stored_value,
+)
+from app.models.base import utcnow
+from app.services.transaction import committed
+from app.validation import InvalidValue, mask_id_number, mask_phone
 
 #: how many events a record's history shows (newest first)
 HISTORY_LIMIT = 100
 #: the personal columns a reveal shows in full (income and health stay as they are)
 REVEALABLE_KINDS = {"id": mask_id_number, "phone": mask_phone}
+#: a household's history also shows the events of its parts (those the reader may open)
+HOUSEHOLD_PARTS = (
+    "household_members",
+    "needs",
+    "assessments",
+    "case_transitions",
+    "need_matches",
+    "service_records",
+    "support_plans",
+)
 
 
 def record_event(
@@ -44,6 +69,7 @@ def record_event(
         record_type=record_type,
         record_id=record_id,
         street_id=street,
+        household_id=household_id_of(record) if record is not None else None,
         detail=detail,
         **acting_context(user=user),
     )
@@ -112,6 +138,10 @@ class HistoryEntry:
     event: AuditEvent
     user: User | None
     changes: tuple[Change, ...]
+    #: an event of one of a household's parts, on the household's history ...
+    is_part: bool = False
+    #: ... and that part as it is now (None when it was deleted since)
+    part: object | None = None
 
 
 def may_read_history(record, user) -> bool:
@@ -124,28 +154,115 @@ def may_read_history(record, user) -> bool:
     return found is not None
 
 
+def model_of_table(table: str | None):
+    """The model class whose table is ``table`` (None: no such model)."""
+    if not _MODELS:
+        for mapper in db.Model.registry.mappers:
+            _MODELS[getattr(mapper.class_, "__tablename__", None)] = mapper.class_
+    return _MODELS.get(table)
+
+
+_MODELS: dict[str | None, type] = {}
+
+
+def _readable_parts(user) -> dict[str, type]:
+    parts = {}
+    for table in HOUSEHOLD_PARTS:
+        model = model_of_table(table)
+        if model is not None and access.may_read(model, user):
+            parts[table] = model
+    return parts
+
+
+def _events_of(record, user) -> list:
+    """SQL criteria, each one index's worth: the events shown on ``record``'s history.
+    A household's are its own and those of its parts the user may open (members,
+    needs, visits, status changes ...), found by the household they name — deleted
+    parts too; events recorded before the trail named the household are found by its
+    parts of now."""
+    own = and_(AuditEvent.record_type == record.__tablename__, AuditEvent.record_id == record.id)
+    if record.__tablename__ != "households":
+        return [own]
+    parts = _readable_parts(user)
+    if not parts:
+        return [own]
+    named = and_(
+        AuditEvent.household_id == record.id,
+        AuditEvent.record_type.in_(["households", *parts]),
+    )
+    earlier = [
+        and_(
+            AuditEvent.record_type == table,
+            AuditEvent.record_id.in_(select(model.id).where(model.household_id == record.id)),
+            AuditEvent.household_id.is_(None),
+        )
+        for table, model in parts.items()
+    ]
+    return [own, named, *earlier]
+
+
+def _newest_ids(criteria: list, limit: int):
+    """The ids of the newest ``limit`` events meeting any of ``criteria``: each
+    criterion's newest first, then the newest of those (one OR over all of them makes
+    PostgreSQL walk the whole table backwards, hoping for a match)."""
+    if len(criteria) == 1:
+        return select(AuditEvent.id).where(criteria[0]).order_by(AuditEvent.id.desc()).limit(limit)
+    branches = []
+    for criterion in criteria:
+        newest = (
+            select(AuditEvent.id.label("id"))
+            .where(criterion)
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        branches.append(select(newest.c.id))
+    return select(union(*branches).subquery().c.id)
+
+
+def _parts_now(events, parts: dict[str, type]) -> dict[tuple[str, int], object]:
+    wanted: dict[str, set[int]] = {}
+    for event in events:
+        if event.record_type in parts and event.record_id is not None:
+            wanted.setdefault(event.record_type, set()).add(event.record_id)
+    found = {}
+    for table, ids in wanted.items():
+        model = parts[table]
+        for row in db.session.scalars(select(model).where(model.id.in_(ids))):
+            found[(table, row.id)] = row
+    return found
+
+
 def history(record, user, *, limit: int = HISTORY_LIMIT) -> list[HistoryEntry] | None:
-    """The record's events, newest first, or None when ``user`` may not read it.
+    """The record's events, newest first, or None when ``user`` may not read it; for a
+    household, with the events of its parts (``_events_of``), each saying which part.
 
     Values were masked when they were stored; a personal value recorded before its
-    column was declared personal is masked here too."""
+    column was declared personal is masked here too (by the columns of the event's
+    own record, a member's ID number as a member's)."""
     if not may_read_history(record, user):
         return None
+    newest = _newest_ids(_events_of(record, user), limit)
     events = db.session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.record_type == record.__tablename__, AuditEvent.record_id == record.id)
+        .where(AuditEvent.id.in_(newest))
         .order_by(AuditEvent.id.desc())
         .limit(limit)
     ).all()
     users = _users_by_id({e.user_id for e in events})
-    personal = personal_columns_of(type(record))
+    parts = _readable_parts(user) if record.__tablename__ == "households" else {}
+    now = _parts_now(events, parts)
     entries = []
     for event in events:
+        is_own = event.record_type == record.__tablename__
+        model = type(record) if is_own else model_of_table(event.record_type)
+        personal = personal_columns_of(model) if model is not None else {}
         changes = tuple(
             Change(field, *_masked(personal.get(field), old_new))
             for field, old_new in (event.changes or {}).items()
         )
-        entries.append(HistoryEntry(event, users.get(event.user_id), changes))
+        part = None if is_own else now.get((event.record_type, event.record_id))
+        entries.append(HistoryEntry(event, users.get(event.user_id), changes, not is_own, part))
     return entries
 
 
@@ -166,3 +283,110 @@ def _users_by_id(ids) -> dict[int, User]:
     if not ids:
         return {}
     return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+# ------------------------------------------------------------------ retention
+@dataclass(frozen=True)
+class RetentionReport:
+    """What lies past the retention: events that occurred before ``before``."""
+
+    days: int | None
+    before: dt.datetime | None
+    rows: int
+    last_id: int | None
+    oldest: dt.datetime | None
+    by_action: dict[str, int]
+
+
+def retention_days() -> int | None:
+    """``AUDIT_RETENTION_DAYS`` (None or 0: the trail is kept for ever)."""
+    days = current_app.config.get("AUDIT_RETENTION_DAYS")
+    return int(days) if days else None
+
+
+def retention_report(now: dt.datetime | None = None) -> RetentionReport:
+    """How many events are older than the retention, and which kinds (read only)."""
+    days = retention_days()
+    if days is None:
+        return RetentionReport(None, None, 0, None, None, {})
+    before = (now or utcnow()) - dt.timedelta(days=days)
+    older = AuditEvent.occurred_at < before
+    rows, last_id, oldest = db.session.execute(
+        select(func.count(), func.max(AuditEvent.id), func.min(AuditEvent.occurred_at)).where(older)
+    ).one()
+    by_action = dict(
+        db.session.execute(
+            select(AuditEvent.action, func.count()).where(older).group_by(AuditEvent.action)
+        ).all()
+    )
+    return RetentionReport(days, before, rows, last_id, oldest, by_action)
+
+
+class PurgeRefused(InvalidValue):
+    """The purge was refused or could not be completed; nothing was deleted."""
+
+
+def _export_events(report: RetentionReport, path: Path) -> tuple[int, str]:
+    """Write the events the purge covers to ``path`` (JSON lines, never overwriting a
+    file), flushed to disk; returns (rows written, SHA-256 of the file)."""
+    table = AuditEvent.__table__
+    stmt = (
+        select(table)
+        .where(table.c.occurred_at < report.before, table.c.id <= report.last_id)
+        .order_by(table.c.id)
+        .execution_options(yield_per=5000)
+    )
+    digest, written = hashlib.sha256(), 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as out:
+        for row in db.session.execute(stmt):
+            values = {
+                k: v if isinstance(v, dict | list) else jsonable(v) for k, v in row._mapping.items()
+            }
+            line = json.dumps(values, ensure_ascii=False)
+            data = (line + "\n").encode()
+            out.write(data)
+            digest.update(data)
+            written += 1
+        out.flush()
+        os.fsync(out.fileno())
+    return written, digest.hexdigest()
+
+
+def purge_past_retention(path: Path, *, user=None, now: dt.datetime | None = None) -> AuditPurge:
+    """Move the events past the retention out of the trail: export them to ``path``
+    first, then, in one transaction, record the purge (``AuditPurge``: the only thing
+    the triggers let a DELETE of events through for, and itself immutable) and delete
+    exactly the exported events. Refused when no retention is set or nothing is
+    older; rolled back (the file stays, nothing is deleted) when the counts differ."""
+    report = retention_report(now)
+    if report.days is None:
+        raise PurgeRefused("AUDIT_RETENTION_DAYS is not set: the audit trail is kept for ever")
+    if not report.rows:
+        raise PurgeRefused("no audit events are older than the retention")
+    db.session.rollback()  # the export reads on a transaction of its own
+    written, sha256 = _export_events(report, path)
+    if written != report.rows:
+        raise PurgeRefused(
+            f"exported {written} events but counted {report.rows}: nothing was deleted"
+        )
+    table = AuditEvent.__table__
+    with committed():
+        purge = AuditPurge(
+            user_id=getattr(user, "id", None),
+            occurred_before=report.before,
+            last_id=report.last_id,
+            rows=written,
+            file_name=str(path),
+            sha256=sha256,
+        )
+        db.session.add(purge)
+        db.session.flush()
+        deleted = db.session.execute(
+            delete(table).where(table.c.occurred_at < report.before, table.c.id <= report.last_id)
+        ).rowcount
+        if deleted != written:
+            raise PurgeRefused(
+                f"{deleted} events matched but {written} were exported: nothing was deleted"
+            )
+    return purge

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from app import access
 from app.admin.base import ScopedModelView
-from app.admin.history import AuditedViewMixin
+from app.admin.history import AuditedViewMixin, view_for_table
 from app.admin.labels import COMMON_LABELS
 from app.extensions import db
 from app.models import Area, AuditEvent, User
@@ -104,7 +104,8 @@ class AuditLogView(ScopedModelView):
         "ip",
         "request_id",
     )
-    column_default_sort = ("id", True)
+    #: newest first, ties (one save's rows) by id; every filter's index has this order
+    column_default_sort = [("occurred_at", True), ("id", True)]
     column_sortable_list = ("occurred_at",)
     column_labels = {
         "occurred_at": _l("When"),
@@ -129,6 +130,7 @@ class AuditLogView(ScopedModelView):
             FilterEqual(AuditEvent.user_role, _l("Role"), options=c.ROLES),
             IntEqualFilter(AuditEvent.street_id, _l("Street"), options=_street_options),
             FilterEqual(AuditEvent.record_type, _l("Record type"), options=record_types),
+            IntEqualFilter(AuditEvent.record_id, _l("Record No.")),
             FilterEqual(AuditEvent.action, _l("Action"), options=ACTION_LABELS),
             DateTimeBetweenFilter(AuditEvent.occurred_at, _l("When")),
         ]
@@ -219,14 +221,7 @@ OTHER_RECORD_TYPES = {
 
 def _view_of(record_type: str | None):
     """The admin view that shows rows of ``record_type`` (a table name)."""
-    if not record_type or not has_request_context():
-        return None
-    for view in current_app.extensions["admin"][0]._views:
-        model = getattr(view, "model", None)
-        if model is not None and getattr(model, "__tablename__", None) == record_type:
-            if hasattr(view, "field_label"):
-                return view
-    return None
+    return view_for_table(record_type)
 
 
 def _changes_text(values) -> str:
