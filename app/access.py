@@ -46,6 +46,7 @@ from app.models import (
     FundAccount,
     HardshipCategory,
     Household,
+    ImportBatch,
     LedgerEntry,
     Member,
     Need,
@@ -87,6 +88,7 @@ AREA_OWNED = (
     LedgerEntry,
     SupportPlan,
     PlanMonth,
+    ImportBatch,
 )
 #: who may open each model at all; the row rules below narrow it further
 READ_ROLES = {
@@ -112,6 +114,8 @@ READ_ROLES = {
     #: the audit trail (审计日志): district staff; a record's own history is read
     #: through the record (``services.audit.history``)
     AuditEvent: DISTRICT,
+    #: Excel imports: staff see those of their area (who imported what, the report)
+    ImportBatch: STAFF,
 }
 #: who may change rows (inside their area). Some rows change only through a service
 #: (case history, pledges, the ledger): their admin views are read-only and the
@@ -137,6 +141,7 @@ WRITE_ROLES = {
     FundAccount: ADMIN,
     SupportPlan: CLERKS,
     PlanMonth: WRITERS,
+    ImportBatch: WRITERS,
 }
 
 
@@ -433,6 +438,9 @@ class Permission(StrEnum):
     RESTORE_RECORD = "restore_record"
     #: remove a record entered by mistake, with no history (``services.archive.hard_delete``)
     HARD_DELETE_RECORD = "hard_delete_record"
+    #: bring households, members and resources in from an Excel workbook, into the
+    #: user's own area (``services.imports``)
+    IMPORT_RECORDS = "import_records"
 
 
 ALL_ROLES = STAFF + ("sponsor",)
@@ -456,6 +464,7 @@ PERMISSION_ROLES: dict[Permission, tuple[str, ...]] = {
     Permission.SEE_STAFF_PROJECTS: STAFF,
     Permission.RESTORE_RECORD: ADMIN,
     Permission.HARD_DELETE_RECORD: ADMIN,
+    Permission.IMPORT_RECORDS: WRITERS,
 }
 
 

@@ -97,6 +97,7 @@ def init_admin(app) -> Admin:
     from app.admin.views.casework import AssessmentView, CaseTransitionView, TodoView
     from app.admin.views.fund import FundOverviewView, LedgerView, PlanMonthView, SupportPlanView
     from app.admin.views.households import HouseholdView, MemberView, NeedView
+    from app.admin.views.imports import ImportView
     from app.admin.views.matching import NeedMatchView, UnmatchedNeedsView
     from app.admin.views.pledges import PledgeView, SponsorImpactView, SponsorPledgeView
     from app.admin.views.projects import ProjectView, SponsorProjectView
@@ -177,6 +178,7 @@ def init_admin(app) -> Admin:
         ),
         UserView(User, name=_l("Users"), category=settings, endpoint="user"),
         AuditLogView(AuditEvent, name=_l("Audit log"), category=settings, endpoint="audit"),
+        ImportView(name=_l("Import"), endpoint="imports", url="/admin/import"),
     ]
     for view in views:
         view.check_declarations()  # a route without a permission stops the start-up

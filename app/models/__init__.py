@@ -26,6 +26,7 @@ from app.models.casework import (
 from app.models.files import StoredFile
 from app.models.fund import FundAccount, LedgerEntry, PlanMonth, Pledge, SupportPlan
 from app.models.household import Household, HouseholdPartMixin, Member, household_categories
+from app.models.imports import ImportBatch
 from app.models.need import Need
 from app.models.organisation import Organisation
 from app.models.project import Project, project_beneficiaries, project_sponsors
@@ -44,6 +45,7 @@ __all__ = [
     "FundAccount",
     "HardshipCategory",
     "Household",
+    "ImportBatch",
     "LedgerEntry",
     "Member",
     "Need",
