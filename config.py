@@ -83,6 +83,16 @@ class Config:
     )
     #: seconds a queued job may run before the worker stops it
     JOBS_TIMEOUT = int(os.environ.get("JOBS_TIMEOUT", "3600"))
+    #: Excel imports (app/services/imports/): the largest file, rows per file, characters
+    #: per cell, bytes a workbook may unpack to, and how many times its packed size one
+    #: part may unpack to (more is a zip bomb); refused before parsing
+    IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+    IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "100000"))
+    IMPORT_MAX_CELL_CHARS = int(os.environ.get("IMPORT_MAX_CELL_CHARS", "2000"))
+    IMPORT_MAX_UNPACKED_BYTES = int(
+        os.environ.get("IMPORT_MAX_UNPACKED_BYTES", str(200 * 1024 * 1024))
+    )
+    IMPORT_MAX_RATIO = int(os.environ.get("IMPORT_MAX_RATIO", "100"))
     #: a registered household not visited within this many days is overdue
     VISIT_OVERDUE_DAYS = int(os.environ.get("VISIT_OVERDUE_DAYS", "7"))
     #: a need still open after this many days is overdue

@@ -177,6 +177,31 @@ def command_context(command: str, username: str | None = None):
         _command.reset(token)
 
 
+#: set while an import writes (``import_context``): its rows name the import
+_import: ContextVar[dict | None] = ContextVar("audit_import", default=None)
+
+
+@contextmanager
+def import_context(import_id: int, file_name: str, sha256: str, user_id: int | None):
+    """Within an import's commit: every write is recorded as done by the import
+    (``source`` names it, ``detail`` carries its id, file name and checksum) and by
+    the user who committed it, in a request or in a background job alike."""
+    token = _import.set(
+        {"import_id": import_id, "file_name": file_name, "sha256": sha256, "user_id": user_id}
+    )
+    try:
+        yield
+    finally:
+        _import.reset(token)
+
+
+def _import_detail() -> dict | None:
+    imported = _import.get()
+    if imported is None:
+        return None
+    return {"import": {k: imported[k] for k in ("import_id", "file_name", "sha256")}}
+
+
 def _request_id() -> str:
     from flask import g, request
 
@@ -217,6 +242,15 @@ def acting_context(connection=None, user=None) -> dict:
                     context.update(
                         user_id=found.id, user_role=found.role, user_area_id=found.area_id
                     )
+    imported = _import.get()
+    if imported is not None:
+        context["source"] = f"import #{imported['import_id']}: {imported['file_name']}"[:200]
+        if user is None and context["user_id"] is None and connection is not None:
+            found = connection.execute(
+                select(User.id, User.role, User.area_id).where(User.id == imported["user_id"])
+            ).first()
+            if found is not None:
+                context.update(user_id=found.id, user_role=found.role, user_area_id=found.area_id)
     if user is not None:
         state = inspect(user).dict  # never load inside a flush
         context.update(
@@ -327,7 +361,9 @@ def household_id_of(obj) -> int | None:
 
 
 def _is_audited(obj) -> bool:
-    return not isinstance(obj, AuditEvent)
+    """Every record but the trail itself and tables that say ``__audited__ = False``
+    (an import batch: its progress counter is not a record of anyone's)."""
+    return not isinstance(obj, AuditEvent) and getattr(obj, "__audited__", True)
 
 
 @event.listens_for(Session, "after_flush")
@@ -363,7 +399,7 @@ def _collect(session: Session, _flush_context) -> None:
     now = utcnow()
     connection.execute(
         AuditEvent.__table__.insert(),
-        [{**context, "occurred_at": now, "detail": None, **row} for row in rows],
+        [{**context, "occurred_at": now, "detail": _import_detail(), **row} for row in rows],
     )
 
 
