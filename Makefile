@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 export FLASK_APP = wsgi.py
 
-.PHONY: run test install db lint fmt translations bench clean
+.PHONY: run test install db lint fmt translations bench clean vendor
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,16 @@ translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l zh_Hans_CN --no-fuzzy-matching
 	$(BIN)/pybabel compile -d app/translations -D "messages admin"
+
+# Apache ECharts for the dashboard, from the npm registry into our static folder (never a
+# CDN); the version and checksum are noted in app/static/vendor/echarts/README.md
+ECHARTS_VERSION ?= 6.1.0
+vendor:
+	rm -rf /tmp/yijia-echarts && mkdir -p /tmp/yijia-echarts
+	cd /tmp/yijia-echarts && npm pack --silent echarts@$(ECHARTS_VERSION) && tar xzf echarts-$(ECHARTS_VERSION).tgz
+	cp /tmp/yijia-echarts/package/dist/echarts.min.js /tmp/yijia-echarts/package/LICENSE \
+	  /tmp/yijia-echarts/package/NOTICE app/static/vendor/echarts/
+	sha256sum app/static/vendor/echarts/echarts.min.js
 
 bench: install
 	$(BIN)/python bench/list_queries.py

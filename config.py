@@ -74,6 +74,12 @@ class Config:
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     #: a whole request (a form with several files) may not be larger than this
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(50 * 1024 * 1024)))
+    #: monthly reports (XLSX, PDF) are kept here; default: ``reports`` beside UPLOAD_FOLDER
+    REPORT_FOLDER = os.environ.get("REPORT_FOLDER") or None
+    #: a TrueType font (.ttf/.ttc) with Chinese glyphs, embedded in PDF reports
+    REPORT_PDF_FONT = os.environ.get(
+        "REPORT_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    )
     #: Redis for background jobs (app/jobs.py) and the login throttle; None: neither
     REDIS_URL = os.environ.get("REDIS_URL") or None
     #: run background jobs (Excel imports) in the calling process instead of on the RQ

@@ -55,6 +55,7 @@ from app.models import (
     PlanMonth,
     Pledge,
     Project,
+    Report,
     Resource,
     ServiceRecord,
     StoredFile,
@@ -116,6 +117,8 @@ READ_ROLES = {
     AuditEvent: DISTRICT,
     #: Excel imports: staff see those of their area (who imported what, the report)
     ImportBatch: STAFF,
+    #: monthly reports (月度报表): district staff all, a street clerk their street's
+    Report: FUND_READERS,
 }
 #: who may change rows (inside their area). Some rows change only through a service
 #: (case history, pledges, the ledger): their admin views are read-only and the
@@ -230,6 +233,11 @@ def read_criterion(model, scope: Scope):
         )
     if model in AREA_OWNED:
         return or_(_owned_within(model, scope), _owned_above(model, scope))
+    if model is Report:
+        # a district report holds every street's figures: only district staff read it
+        if scope.street_id is None:
+            return true() if scope.is_district_wide else false()
+        return Report.street_id == scope.street_id
     if model is Area:
         if scope.is_district_wide and scope.street_id is None:
             return true()
@@ -441,6 +449,10 @@ class Permission(StrEnum):
     #: bring households, members and resources in from an Excel workbook, into the
     #: user's own area (``services.imports``)
     IMPORT_RECORDS = "import_records"
+    #: the dashboard (数据看板): district staff, and a street clerk for their street
+    SEE_DASHBOARD = "see_dashboard"
+    #: ask for a monthly report of the district or a street (within the user's own)
+    REQUEST_REPORT = "request_report"
 
 
 ALL_ROLES = STAFF + ("sponsor",)
@@ -465,6 +477,8 @@ PERMISSION_ROLES: dict[Permission, tuple[str, ...]] = {
     Permission.RESTORE_RECORD: ADMIN,
     Permission.HARD_DELETE_RECORD: ADMIN,
     Permission.IMPORT_RECORDS: WRITERS,
+    Permission.SEE_DASHBOARD: FUND_READERS,
+    Permission.REQUEST_REPORT: FUND_READERS,
 }
 
 

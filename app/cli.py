@@ -306,6 +306,33 @@ def register_cli(app: Flask) -> None:
             f"(sha256 {done.sha256}) and deleted"
         )
 
+    @app.cli.command("monthly-report")
+    @click.option("--month", help="YYYY-MM (default: last month), e.g. 2026-11")
+    @click.option("--street", "streets", multiple=True, help="a street's name (repeatable)")
+    @click.option("--all-streets", is_flag=True, help="the district and every street")
+    def monthly_report_command(month, streets, all_streets):
+        """Make the monthly report (XLSX and PDF) of the district, or of the named
+        streets, for the bureau; for cron on the first of the month. With REDIS_URL set
+        the reports are queued for the worker (flask jobs-worker), else made now."""
+        import datetime as dt
+
+        from app.services import reports
+
+        try:
+            first = reports.parse_month(month) if month else reports.previous_month(dt.date.today())
+            made = reports.generate_for_cron(first, list(streets), all_streets=all_streets)
+        except InvalidValue as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        failed = False
+        for report in made:
+            db.session.refresh(report)
+            area = report.street.name if report.street is not None else "district"
+            click.echo(f"report #{report.id} {report.month:%Y-%m} {area}: {report.status}")
+            failed = failed or report.status == "failed"
+        if failed:
+            raise click.ClickException("a report failed; see the log for its reference")
+
     # audit trail: every command's writes are recorded as done by it (and its --user)
     for command in app.cli.commands.values():
         _audited(command)

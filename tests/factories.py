@@ -666,7 +666,11 @@ def make_dashboard_district(world: World) -> dict:
     db.session.commit()
     make_fund(world)  # 10,000 in (January); 500 out for a project of world.community, reversed
     fund.post_donation(
-        user=world.admin, amount="2000", posted_on=day(3), receipt_number="JJH-11", donor_name="测试"
+        user=world.admin,
+        amount="2000",
+        posted_on=day(3),
+        receipt_number="JJH-11",
+        donor_name="测试",
     )
     fund.post_disbursement(
         user=world.admin,

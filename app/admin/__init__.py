@@ -95,6 +95,7 @@ def _list_of(path: str) -> str:
 def init_admin(app) -> Admin:
     from app.admin.views.audit import AuditLogView
     from app.admin.views.casework import AssessmentView, CaseTransitionView, TodoView
+    from app.admin.views.dashboard import DashboardView
     from app.admin.views.fund import FundOverviewView, LedgerView, PlanMonthView, SupportPlanView
     from app.admin.views.households import HouseholdView, MemberView, NeedView
     from app.admin.views.imports import ImportView
@@ -102,6 +103,7 @@ def init_admin(app) -> Admin:
     from app.admin.views.pledges import PledgeView, SponsorImpactView, SponsorPledgeView
     from app.admin.views.projects import ProjectView, SponsorProjectView
     from app.admin.views.reference import AreaView, HardshipCategoryView, UserView
+    from app.admin.views.reports import ReportView
     from app.admin.views.resources import OrganisationView, ResourceView
     from app.admin.views.service_records import ServiceRecordView
     from app.csp import csp_nonce
@@ -119,6 +121,8 @@ def init_admin(app) -> Admin:
     fund = _l("Special fund")
     views = [
         TodoView(name=_l("To-do"), endpoint="todo", url="/admin/todo"),
+        DashboardView(name=_l("Dashboard"), endpoint="dashboard", url="/admin/dashboard"),
+        ReportView(name=_l("Monthly reports"), endpoint="reports", url="/admin/reports"),
         HouseholdView(Household, name=_l("Households"), category=records, endpoint="household"),
         MemberView(Member, name=_l("Household members"), category=records, endpoint="member"),
         NeedView(Need, name=_l("Needs"), category=records, endpoint="need"),

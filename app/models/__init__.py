@@ -31,6 +31,7 @@ from app.models.need import Need
 from app.models.organisation import Organisation
 from app.models.project import Project, project_beneficiaries, project_sponsors
 from app.models.reference import HardshipCategory
+from app.models.reports import Report
 from app.models.resource import Resource, resource_areas
 from app.models.user import User
 from app.validation import InvalidValue
@@ -54,6 +55,7 @@ __all__ = [
     "PlanMonth",
     "Pledge",
     "Project",
+    "Report",
     "Resource",
     "ServiceRecord",
     "StoredFile",

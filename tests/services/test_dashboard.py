@@ -258,8 +258,8 @@ def test_a_clerk_sees_their_street_only(world, district):
     assert [r.id for r in board.areas] == [world.far_community.id]
     assert board.total.households == 1
     assert board.new_cases == 1
-    # the district's donation is a district-level row the clerk reads, as on the ledger
-    assert board.money == {"2026-11": (Decimal("2000.00"), Decimal("300.00"))}
+    # the district's donation (a district-level row) is the district's money, not the street's
+    assert board.money == {"2026-11": (Decimal("0"), Decimal("300.00"))}
 
 
 def test_a_sponsor_gets_no_figure(world, district):

@@ -250,11 +250,23 @@ class SponsorImpactView(GatedBaseView):
             )
             for stored in db.session.scalars(stmt):
                 evidence.setdefault(stored.project_id, []).append(stored)
+        from app.services.dashboard import sponsor_timeline
+
+        timeline = sponsor_timeline(impact, current_user.organisation_id)
+        chart = {
+            "categories": [month for month, *_amounts in timeline],
+            "series": [
+                {"name": name, "data": [float(row[i]) for row in timeline]}
+                for i, name in ((1, _("Pledged")), (2, _("Received")), (3, _("Spent for us")))
+            ],
+        }
         return self.render(
             "admin/sponsor_impact.html",
             impact=impact,
             evidence=evidence,
             status_label=lambda s: c.label(c.PROJECT_STATUSES, s),
+            timeline=timeline,
+            charts={"sponsor": chart},
         )
 
 

@@ -33,7 +33,8 @@ ignore it):
   view with its community projects, covered when one of them is live. Households
   reached: beneficiary households of live household projects.
 - money (period): the special fund's money in and out per month, net of reversals, over
-  the ledger rows the viewer may read (as the fund overview counts them); balance,
+  the ledger rows the viewer may read (as the fund overview counts them; a street's
+  view counts the rows of that street, not the district-level donations); balance,
   earmarked, reserved and free are fund-wide (one account), as on the fund overview;
   spending by kind of help of the project paid; pledged (pending and approved) and
   received per sponsor organisation, for pledges made in the period.
@@ -655,12 +656,15 @@ def _money_figures(board: Dashboard, rows: dict[int, AreaRow]) -> None:
     area = func.coalesce(_area_column(LedgerEntry, scope), DISTRICT_LEVEL)
     month = year_month(LedgerEntry.posted_on)
     money_in, money_out = _ledger_in_out()
+    readable = access.read_criterion(LedgerEntry, scope)
+    if scope.street_id is not None:
+        # a street's money is what was given or paid for it: the district-level rows a
+        # clerk may read on the ledger (donations to the fund as a whole) are the
+        # district's figures, not the street's
+        readable = and_(readable, LedgerEntry.street_id == scope.street_id)
     stmt = (
         select(area, month, func.sum(money_in), func.sum(money_out))
-        .where(
-            access.read_criterion(LedgerEntry, scope),
-            _in_period(LedgerEntry.posted_on, period),
-        )
+        .where(readable, _in_period(LedgerEntry.posted_on, period))
         .group_by(area, month)
     )
     money = {m: (Decimal("0"), Decimal("0")) for m in board.months}
@@ -683,7 +687,7 @@ def _money_figures(board: Dashboard, rows: dict[int, AreaRow]) -> None:
         .select_from(LedgerEntry)
         .outerjoin(reversed_entry, reversed_entry.id == LedgerEntry.reverses_id)
         .where(
-            access.read_criterion(LedgerEntry, scope),
+            readable,
             _in_period(LedgerEntry.posted_on, period),
             (LedgerEntry.entry_type == "disbursement")
             | (
@@ -806,3 +810,53 @@ def _activity(board: Dashboard) -> None:
     board.services, board.service_evidence, board.cases_closed = (int(v or 0) for v in row[:3])
     board.plan_months_paid = int(row[3] or 0)
     board.plan_months_paid_amount = _money(row[4])
+
+
+# ------------------------------------------------------------ sponsors (我们的资助)
+def sponsor_timeline(impact, organisation_id: int) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+    """An organisation's support month by month: (month, pledged, received, spent).
+
+    Pledged: its pending and approved money pledges by the month they were made;
+    received: its approved pledges by the month they were received; spent: its share of
+    what the fund paid for each project it supports (``impact``: ``sponsorship.
+    sponsor_impact``, whose per-project share this uses, so the months add up to its
+    cards), by the month paid, net of reversals. Two statements."""
+    month = year_month(Pledge.pledged_at)
+    received_month = year_month(Pledge.received_on)
+    rows: dict[str, list[Decimal]] = {}
+
+    def cell(ym):
+        return rows.setdefault(ym, [Decimal("0"), Decimal("0"), Decimal("0")])
+
+    own = (
+        Pledge.organisation_id == organisation_id,
+        Pledge.kind == "money",
+        Pledge.status.in_(("pending", "approved")),
+    )
+    stmt = (
+        select(month, received_month, Pledge.status, func.sum(Pledge.amount_yuan))
+        .where(*own)
+        .group_by(month, received_month, Pledge.status)
+    )
+    for ym, received_ym, status, amount in db.session.execute(stmt):
+        cell(ym)[0] += _money(amount)
+        if status == "approved" and received_ym is not None:
+            cell(received_ym)[1] += _money(amount)
+    shares = {p.project.id: p.share for p in impact.progress if p.share}
+    if shares:
+        reversed_entry = db.aliased(LedgerEntry)
+        project = func.coalesce(LedgerEntry.project_id, reversed_entry.project_id)
+        _in, money_out = _ledger_in_out()
+        paid_month = year_month(LedgerEntry.posted_on)
+        stmt = (
+            select(project, paid_month, func.sum(money_out))
+            .select_from(LedgerEntry)
+            .outerjoin(reversed_entry, reversed_entry.id == LedgerEntry.reverses_id)
+            .where(project.in_(list(shares)))
+            .group_by(project, paid_month)
+        )
+        for pid, ym, amount in db.session.execute(stmt):
+            spent = (_money(amount) * shares[pid]).quantize(Decimal("0.01"))
+            if spent:
+                cell(ym)[2] += spent
+    return [(ym, *rows[ym]) for ym in sorted(rows)]
