@@ -115,10 +115,10 @@ READ_ROLES = {
     #: the audit trail (审计日志): district staff; a record's own history is read
     #: through the record (``services.audit.history``)
     AuditEvent: DISTRICT,
-    #: Excel imports: staff see those of their area (who imported what, the report)
-    ImportBatch: STAFF,
     #: monthly reports (月度报表): district staff all, a street clerk their street's
     Report: FUND_READERS,
+    #: Excel imports: staff see those of their area (who imported what, the report)
+    ImportBatch: STAFF,
 }
 #: who may change rows (inside their area). Some rows change only through a service
 #: (case history, pledges, the ledger): their admin views are read-only and the
@@ -209,8 +209,13 @@ def _owned_within(model, scope: Scope):
 
 
 def _owned_above(model, scope: Scope):
-    """Rows owned by an area that contains the scope's area (read-only for it)."""
-    if scope.is_district_wide:
+    """Rows owned by an area that contains the scope's area (read-only for it).
+
+    None for a model whose rows always lie in a community (``community_required``:
+    households, members, needs, visits ...): ``street_id = 7 OR street_id IS NULL`` would
+    only mislead the planner (at a million rows it estimated a tenth of the street's
+    rows and sorted on disk) for rows that cannot exist."""
+    if scope.is_district_wide or getattr(model, "community_required", False):
         return false()
     if scope.community_id is not None:
         return or_(
@@ -446,13 +451,13 @@ class Permission(StrEnum):
     RESTORE_RECORD = "restore_record"
     #: remove a record entered by mistake, with no history (``services.archive.hard_delete``)
     HARD_DELETE_RECORD = "hard_delete_record"
-    #: bring households, members and resources in from an Excel workbook, into the
-    #: user's own area (``services.imports``)
-    IMPORT_RECORDS = "import_records"
     #: the dashboard (数据看板): district staff, and a street clerk for their street
     SEE_DASHBOARD = "see_dashboard"
     #: ask for a monthly report of the district or a street (within the user's own)
     REQUEST_REPORT = "request_report"
+    #: bring households, members and resources in from an Excel workbook, into the
+    #: user's own area (``services.imports``)
+    IMPORT_RECORDS = "import_records"
 
 
 ALL_ROLES = STAFF + ("sponsor",)
@@ -476,9 +481,9 @@ PERMISSION_ROLES: dict[Permission, tuple[str, ...]] = {
     Permission.SEE_STAFF_PROJECTS: STAFF,
     Permission.RESTORE_RECORD: ADMIN,
     Permission.HARD_DELETE_RECORD: ADMIN,
-    Permission.IMPORT_RECORDS: WRITERS,
     Permission.SEE_DASHBOARD: FUND_READERS,
     Permission.REQUEST_REPORT: FUND_READERS,
+    Permission.IMPORT_RECORDS: WRITERS,
 }
 
 

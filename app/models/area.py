@@ -27,7 +27,11 @@ class Area(TrackedMixin, db.Model):
     #: administrative code, optional
     code: Mapped[str | None] = mapped_column(String(20), unique=True)
 
-    parent: Mapped["Area | None"] = relationship(remote_side=[id], back_populates="children")
+    #: joined: a community prints as "street · community", and lists print dozens of
+    #: them (one lazy load per street was the lists' N+1)
+    parent: Mapped["Area | None"] = relationship(
+        remote_side=[id], back_populates="children", lazy="joined", join_depth=1
+    )
     children: Mapped[list["Area"]] = relationship(back_populates="parent", order_by="Area.name")
 
     @property

@@ -15,10 +15,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, validates
+from sqlalchemy.schema import DDL
 
 from app.extensions import db
 from app.models.area import AreaOwnedMixin
@@ -113,6 +116,9 @@ class HouseholdPartMixin:
     """A row inside a household (a member, a need): it carries a copy of the
     household's street and community so it is scoped and filtered like it."""
 
+    #: like its household, always in a community (access's scope criteria rely on it)
+    community_required = True
+
     def resolved_household(self) -> "Household | None":
         if self.household is not None:
             return self.household
@@ -137,6 +143,31 @@ class Household(AreaOwnedMixin, ArchivableMixin, TrackedMixin, db.Model):
         ),
         Index("ix_households_street_status", "street_id", "status"),
         Index("ix_households_community_status", "community_id", "status"),
+        # a list's pages of a street or community: the ids alone, newest first, from
+        # the index (page 500 of a street is an index-only scan, not 10,000 rows read)
+        Index(
+            "ix_households_street_page",
+            "street_id",
+            "id",
+            postgresql_where=text("archived_at IS NULL"),
+            sqlite_where=text("archived_at IS NULL"),
+        ),
+        # the to-do list's visits due: registered cases, longest waiting first
+        Index(
+            "ix_households_status_intake",
+            "status",
+            "intake_date",
+            "id",
+            postgresql_where=text("archived_at IS NULL"),
+            sqlite_where=text("archived_at IS NULL"),
+        ),
+        Index(
+            "ix_households_community_page",
+            "community_id",
+            "id",
+            postgresql_where=text("archived_at IS NULL"),
+            sqlite_where=text("archived_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -362,3 +393,50 @@ class Member(HouseholdPartMixin, ArchivableMixin, TrackedMixin, db.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# ----------------------------------------------------------------- name search
+# Searching a name or address for a substring ("秀英") must not read a million rows.
+# pg_trgm cannot help: a two-character Chinese name yields no trigram, and its GIN
+# index then scans whole. On PostgreSQL, ``yj_grams(text)`` gives every one- and
+# two-character piece of a text, from built-in functions only (one expression: the
+# planner inlines it, a few microseconds a row); GIN indexes over it answer "which rows
+# hold every piece of the search term" from the index (``services.people``: an ILIKE
+# rechecks terms of three characters or more). SQLite (the demo's few hundred rows)
+# uses ILIKE alone. The same statements are in the migration that adds them.
+GRAMS_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION yj_grams(value text) RETURNS text[] "
+    "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT array_remove("
+    "string_to_array(lower(value), NULL) "
+    "|| string_to_array(regexp_replace(lower(value), '(..)', '\\1,', 'g'), ',') "
+    "|| string_to_array(regexp_replace(substr(lower(value), 2), '(..)', '\\1,', 'g'), ','), "
+    "'') $$"
+)
+GRAMS_INDEXES = {
+    "ix_households_head_name_grams": "head_name",
+    "ix_households_address_grams": "address",
+}
+
+
+def grams(term: str) -> list[str]:
+    """The pieces ``yj_grams`` would index for ``term`` that a match must contain: its
+    two-character pieces (or the character itself, for one character)."""
+    term = term.lower()
+    if len(term) == 1:
+        return [term]
+    return sorted({term[i : i + 2] for i in range(len(term) - 1)})
+
+
+event.listen(
+    Household.__table__,
+    "after_create",
+    DDL(GRAMS_FUNCTION).execute_if(dialect="postgresql"),
+)
+for _name, _column in GRAMS_INDEXES.items():
+    event.listen(
+        Household.__table__,
+        "after_create",
+        DDL(f"CREATE INDEX {_name} ON households USING gin (yj_grams({_column}))").execute_if(
+            dialect="postgresql"
+        ),
+    )

@@ -5,17 +5,77 @@ saving is told about the other record, which depends on their area."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Text, and_, literal, or_, select, union
 
 from app import access
 from app.extensions import db
 from app.models import Household, Member
-from app.models.household import DuplicateRegistration, find_registration
+from app.models.household import DuplicateRegistration, find_registration, grams
+from app.validation import InvalidValue, normalize_id_number
 
-__all__ = ["Clash", "DuplicateRegistration", "clash_for", "registration_of"]
+__all__ = [
+    "Clash",
+    "DuplicateRegistration",
+    "clash_for",
+    "household_search",
+    "households_with_id_number",
+    "registration_of",
+]
+
+_ID_SHAPE = re.compile(r"^\d{17}[\dXx]$")
+_MOBILE_SHAPE = re.compile(r"^1\d{10}$")
+
+
+def households_with_id_number(number: str):
+    """Ids of the households whose head or a member has the ID number ``number``:
+    a UNION of two unique-index look-ups (an OR of the two made PostgreSQL scan every
+    household). Unscoped; callers add the user's scope."""
+    return union(
+        select(Household.id).where(Household.head_id_number == number),
+        select(Member.household_id).where(Member.id_number == number),
+    )
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _contains(column, term: str, *, indexed: bool):
+    """``column`` contains ``term``. On PostgreSQL by the gram index
+    (``yj_grams(column) @> grams(term)``): for one or two characters holding the piece
+    is containing the term; a longer term is rechecked by ILIKE (its pieces could be
+    there in another order). The planner estimates the gram test well from the index's
+    statistics, and the list's total with it."""
+    like = column.ilike(f"%{_escape_like(term)}%", escape="\\")
+    if not indexed:
+        return like
+    pieces = db.func.yj_grams(column).op("@>")(literal(grams(term), ARRAY(Text)))
+    return pieces if len(term) <= 2 else and_(pieces, like)
+
+
+def household_search(term: str):
+    """The criterion on ``Household`` for what a person typed in the search box: a full
+    ID number finds the household of that head or member, a mobile number the head's
+    household (both by equality, from unique indexes), anything else a piece of the
+    head's name or of the address."""
+    term = term.strip()
+    if _ID_SHAPE.match(term):
+        try:
+            number = normalize_id_number(term)
+        except InvalidValue:
+            number = term.upper()
+        return Household.id.in_(households_with_id_number(number))
+    if _MOBILE_SHAPE.match(term):
+        return Household.head_phone == term
+    indexed = db.engine.dialect.name == "postgresql"
+    return or_(
+        _contains(Household.head_name, term, indexed=indexed),
+        _contains(Household.address, term, indexed=indexed),
+    )
 
 
 def registration_of(id_number: str) -> tuple[str, int] | None:

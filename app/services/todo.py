@@ -1,7 +1,9 @@
 """The to-do list (待办): what needs doing next, for the user who opens it.
 
 Items come from *providers*: plain functions ``provider(user, today) -> list[TodoItem]``
-named in ``PROVIDERS``. Casework's two live here:
+named in ``CASEWORK_PROVIDERS`` (which also take ``limit`` and ``only_mine``, applied in
+SQL, and are counted by ``casework_counts`` in SQL: a district holds a hundred thousand
+cases) and ``HANDOFF_PROVIDERS`` (listed whole). Casework's two live here:
 - home visits due: ``registered`` households with no home-visit assessment since intake
   (or since the case was reopened); overdue after ``VISIT_OVERDUE_DAYS``;
 - needs still open after ``NEED_OVERDUE_DAYS``.
@@ -21,7 +23,7 @@ import datetime as dt
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import selectinload
 
 from app import access
@@ -29,7 +31,7 @@ from app.access import Permission
 from app.extensions import db
 from app.models import Assessment, CaseTransition, Household, Need, PlanMonth, Pledge, SupportPlan
 from app.models import choices as c
-from app.services import fund
+from app.services import counting, fund
 from app.services.todo_item import Provider, TodoItem
 
 #: to-do thresholds in days (settings of the same names override them)
@@ -49,29 +51,77 @@ def _item_for_household(household: Household, **kwargs) -> TodoItem:
     )
 
 
-def visits_due(user, today: dt.date) -> list[TodoItem]:
-    """Registered households awaiting their home visit; overdue after
-    ``VISIT_OVERDUE_DAYS`` days from intake (or from reopening)."""
-    limit = _days("VISIT_OVERDUE_DAYS")
-    stmt = access.visible(Household, user).where(
-        Household.status == "registered", access.active_criterion(Household)
+def _visits_due_criteria(today: dt.date):
+    """(due, overdue): SQL criteria on ``Household`` for a registered household whose
+    home visit is still to be made, and for one whose visit is overdue.
+
+    A visit counts if it is on or after the intake date and no reopening of the case
+    (a transition back to ``registered``) came after it; the case is due from intake, or
+    from its latest reopening. Overdue: due since before ``today - VISIT_OVERDUE_DAYS``.
+    EXISTS, not lists of ids: the district holds a hundred thousand registered cases."""
+    cutoff = today - dt.timedelta(days=_days("VISIT_OVERDUE_DAYS"))
+    reopened_after_visit = (
+        select(CaseTransition.id)
+        .where(
+            CaseTransition.household_id == Household.id,
+            CaseTransition.to_status == "registered",
+            func.date(CaseTransition.occurred_at) > Assessment.visit_date,
+        )
+        .exists()
     )
-    households = db.session.scalars(stmt.options(selectinload(Household.community))).all()
+    visited = (
+        select(Assessment.id)
+        .where(
+            Assessment.household_id == Household.id,
+            Assessment.visit_date >= Household.intake_date,
+            ~reopened_after_visit,
+        )
+        .exists()
+    )
+    reopened_lately = (
+        select(CaseTransition.id)
+        .where(
+            CaseTransition.household_id == Household.id,
+            CaseTransition.to_status == "registered",
+            func.date(CaseTransition.occurred_at) >= cutoff,
+        )
+        .exists()
+    )
+    due = and_(Household.status == "registered", access.active_criterion(Household), ~visited)
+    overdue = and_(Household.intake_date < cutoff, ~reopened_lately)
+    return due, overdue
+
+
+def _mine(user, only_mine: bool):
+    return Household.assigned_worker_id == user.id if only_mine else true()
+
+
+def visits_due(
+    user, today: dt.date, *, limit: int | None = None, only_mine: bool = False
+) -> list[TodoItem]:
+    """Registered households awaiting their home visit; overdue after
+    ``VISIT_OVERDUE_DAYS`` days from intake (or from reopening). The ``limit`` earliest
+    by intake date (a reopened case sorts by its intake, and is dated by its reopening)."""
+    limit_days = _days("VISIT_OVERDUE_DAYS")
+    due, _overdue = _visits_due_criteria(today)
+    stmt = (
+        access.visible(Household, user)
+        .where(due, _mine(user, only_mine))
+        .order_by(Household.intake_date, Household.id)
+        .limit(limit)
+        .options(selectinload(Household.community))
+    )
+    households = db.session.scalars(stmt).all()
     if not households:
         return []
-    ids = [h.id for h in households]
     reopened = dict(
         db.session.execute(
             select(CaseTransition.household_id, func.max(CaseTransition.occurred_at))
-            .where(CaseTransition.household_id.in_(ids), CaseTransition.to_status == "registered")
+            .where(
+                CaseTransition.household_id.in_([h.id for h in households]),
+                CaseTransition.to_status == "registered",
+            )
             .group_by(CaseTransition.household_id)
-        ).all()
-    )
-    last_visit = dict(
-        db.session.execute(
-            select(Assessment.household_id, func.max(Assessment.visit_date))
-            .where(Assessment.household_id.in_(ids))
-            .group_by(Assessment.household_id)
         ).all()
     )
     items = []
@@ -79,17 +129,14 @@ def visits_due(user, today: dt.date) -> list[TodoItem]:
         started = household.intake_date
         if household.id in reopened and reopened[household.id].date() > started:
             started = reopened[household.id].date()
-        visited = last_visit.get(household.id)
-        if visited is not None and visited >= started:
-            continue  # visited, only the status is behind
-        due = started + dt.timedelta(days=limit)
-        late = (today - due).days
+        due_on = started + dt.timedelta(days=limit_days)
+        late = (today - due_on).days
         items.append(
             _item_for_household(
                 household,
                 kind="visit",
                 title=_("Home visit due"),
-                due_on=due,
+                due_on=due_on,
                 is_overdue=late > 0,
                 days_overdue=max(late, 0),
                 endpoint="household.story_view",
@@ -99,18 +146,28 @@ def visits_due(user, today: dt.date) -> list[TodoItem]:
     return items
 
 
-def needs_overdue(user, today: dt.date) -> list[TodoItem]:
-    """Needs still open more than ``NEED_OVERDUE_DAYS`` days after they were found."""
-    limit = _days("NEED_OVERDUE_DAYS")
-    cutoff = today - dt.timedelta(days=limit)
+def _needs_overdue_criterion(today: dt.date):
+    cutoff = today - dt.timedelta(days=_days("NEED_OVERDUE_DAYS"))
+    return and_(Need.status == "open", Need.identified_on < cutoff, access.active_criterion(Need))
+
+
+def needs_overdue(
+    user, today: dt.date, *, limit: int | None = None, only_mine: bool = False
+) -> list[TodoItem]:
+    """Needs still open more than ``NEED_OVERDUE_DAYS`` days after they were found, the
+    ``limit`` longest-waiting first."""
+    limit_days = _days("NEED_OVERDUE_DAYS")
+    stmt = access.visible(Need, user).where(_needs_overdue_criterion(today))
+    if only_mine:
+        stmt = stmt.join(Household, Household.id == Need.household_id).where(_mine(user, only_mine))
     stmt = (
-        access.visible(Need, user)
-        .where(Need.status == "open", Need.identified_on < cutoff, access.active_criterion(Need))
+        stmt.order_by(Need.identified_on, Need.id)
+        .limit(limit)
         .options(selectinload(Need.household).selectinload(Household.community))
     )
     items = []
     for need in db.session.scalars(stmt):
-        due = need.identified_on + dt.timedelta(days=limit)
+        due = need.identified_on + dt.timedelta(days=limit_days)
         items.append(
             _item_for_household(
                 need.household,
@@ -128,6 +185,25 @@ def needs_overdue(user, today: dt.date) -> list[TodoItem]:
             )
         )
     return items
+
+
+def casework_counts(user, today: dt.date, *, only_mine: bool = False) -> dict[str, int]:
+    """Visits due, of them overdue, and needs overdue: each counted in SQL up to
+    ``COUNT_CAP`` (then "10,000+"), three statements whatever the district's size."""
+    due, overdue = _visits_due_criteria(today)
+    visits = access.visible(Household, user, select(Household.id)).where(
+        due, _mine(user, only_mine)
+    )
+    needs = access.visible(Need, user, select(Need.id)).where(_needs_overdue_criterion(today))
+    if only_mine:
+        needs = needs.join(Household, Household.id == Need.household_id).where(
+            _mine(user, only_mine)
+        )
+    return {
+        "visits": counting.count_up_to(visits, COUNT_CAP),
+        "visits_overdue": counting.count_up_to(visits.where(overdue), COUNT_CAP),
+        "needs_overdue": counting.count_up_to(needs, COUNT_CAP),
+    }
 
 
 #: the providers asked for items, in order: an explicit list, so that the to-do list
@@ -244,36 +320,65 @@ def pledges_to_decide(user, today: dt.date) -> list[TodoItem]:
     return items
 
 
-PROVIDERS: list[Provider] = [
-    visits_due,
-    needs_overdue,
+#: casework's two providers, which the district's size makes large: bounded by
+#: ``limit`` in SQL, and counted by ``casework_counts``
+CASEWORK_PROVIDERS: list[Provider] = [visits_due, needs_overdue]
+#: the hand-off providers: as many items as plans and pledges waiting, which a
+#: district counts in tens (they are listed whole)
+HANDOFF_PROVIDERS: list[Provider] = [
     fund.plan_month_todo_items,
     plan_months_to_check,
     plan_months_to_pay,
     pledges_to_decide,
 ]
+PROVIDERS: list[Provider] = CASEWORK_PROVIDERS + HANDOFF_PROVIDERS
+#: the to-do page lists at most this many items of each casework kind
+PAGE_LIMIT = 200
+#: casework counts stop here ("10,000+"): a hundred thousand visits due in a district
+#: are counted in a second, ten thousand in a few milliseconds
+COUNT_CAP = 10_000
 
 
-def todo_items(user, today: dt.date | None = None, *, only_mine: bool = False) -> list[TodoItem]:
-    """Every provider's items for ``user``: overdue first, then by due date."""
-    if not access.can(user, Permission.SEE_TODO):
-        return []
-    today = today or dt.date.today()
-    items: list[TodoItem] = []
-    for provider in PROVIDERS:
-        items.extend(provider(user, today))
-    if only_mine:
-        items = [i for i in items if i.assigned_worker_id == user.id]
+def _sorted(items: list[TodoItem]) -> list[TodoItem]:
     items.sort(key=lambda i: (not i.is_overdue, i.due_on, i.kind, i.household_id or 0))
     return items
 
 
-def todo_summary(user, today: dt.date | None = None) -> dict:
-    """Counts for the landing page."""
-    items = todo_items(user, today)
+def todo_items(
+    user, today: dt.date | None = None, *, only_mine: bool = False, limit: int | None = None
+) -> list[TodoItem]:
+    """Every provider's items for ``user``: overdue first, then by due date; at most
+    ``limit`` of each casework kind (None: all, e.g. for the CLI's daily reminder)."""
+    if not access.can(user, Permission.SEE_TODO):
+        return []
+    today = today or dt.date.today()
+    items: list[TodoItem] = []
+    for provider in CASEWORK_PROVIDERS:
+        items.extend(provider(user, today, limit=limit, only_mine=only_mine))
+    for provider in HANDOFF_PROVIDERS:
+        found = provider(user, today)
+        items.extend(i for i in found if i.assigned_worker_id == user.id or not only_mine)
+    return _sorted(items)
+
+
+def todo_summary(user, today: dt.date | None = None, *, only_mine: bool = False) -> dict:
+    """Counts for the landing page and the to-do page, in SQL for casework."""
+    if not access.can(user, Permission.SEE_TODO):
+        return {"visits_overdue": 0, "needs_overdue": 0, "overdue": 0, "total": 0}
+    today = today or dt.date.today()
+    counts = casework_counts(user, today, only_mine=only_mine)
+    handoffs = [
+        i
+        for provider in HANDOFF_PROVIDERS
+        for i in provider(user, today)
+        if i.assigned_worker_id == user.id or not only_mine
+    ]
+    handoffs_overdue = sum(1 for i in handoffs if i.is_overdue)
     return {
-        "visits_overdue": sum(1 for i in items if i.kind == "visit" and i.is_overdue),
-        "needs_overdue": sum(1 for i in items if i.kind == "need" and i.is_overdue),
-        "overdue": sum(1 for i in items if i.is_overdue),
-        "total": len(items),
+        "visits_overdue": counts["visits_overdue"],
+        "needs_overdue": counts["needs_overdue"],
+        "overdue": counting.capped_sum(
+            counts["visits_overdue"], counts["needs_overdue"], handoffs_overdue
+        ),
+        "total": counting.capped_sum(counts["visits"], counts["needs_overdue"], len(handoffs)),
     }

@@ -405,7 +405,7 @@ def test_every_listed_provider_adds_its_items(world, monkeypatch):
             )
         ]
 
-    monkeypatch.setattr(todo, "PROVIDERS", [*todo.PROVIDERS, plan_months])
+    monkeypatch.setattr(todo, "HANDOFF_PROVIDERS", [*todo.HANDOFF_PROVIDERS, plan_months])
     items = todo.todo_items(world.admin, today=dt.date(2026, 11, 1))
     assert "三月证据未上传" in [i.title for i in items]
     assert items[0].is_overdue

@@ -290,12 +290,15 @@ class TodoView(GatedBaseView):
     @requires(Permission.SEE_TODO)
     def index(self):
         only_mine = request.args.get("mine") == "1"
-        items = todo.todo_items(current_user, only_mine=only_mine)
+        items = todo.todo_items(current_user, only_mine=only_mine, limit=todo.PAGE_LIMIT)
         if not items and only_mine:
             flash(_("Nothing to do among the households assigned to you."), "info")
+        summary = todo.todo_summary(current_user, only_mine=only_mine)
         return self.render(
             "admin/todo.html",
             items=items,
             only_mine=only_mine,
-            overdue=sum(1 for i in items if i.is_overdue),
+            total=summary["total"],
+            overdue=summary["overdue"],
+            page_limit=todo.PAGE_LIMIT,
         )

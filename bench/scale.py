@@ -1,0 +1,281 @@
+"""The pages of issue 11 at a province's size: time, SQL statements and HTML size per
+page, for the district admin and a street clerk, on a database loaded by
+``bench/scale_data.py``.
+
+    make bench-scale                       # loads 10k and 1M households (once), measures both
+    .venv/bin/python bench/scale.py --database yijia_scale_1m [--gunicorn] [--repeat 15]
+
+Statements and HTML size are counted in-process (Flask's test client, a listener on
+the engine); times are the median of ``--repeat`` requests, client-observed, against
+gunicorn with 2 sync workers as production runs it (``--gunicorn``), else in-process.
+``--throughput`` adds the street page under 8 concurrent clients (requests/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event, select  # noqa: E402
+
+from bench.scale_data import PASSWORD, SERVER  # noqa: E402
+
+#: page → target in ms (issue 11)
+TARGETS = {
+    "households p1": 20,
+    "households, one street, p1": 20,
+    "households, one street, p500": 30,
+    "name search 秀英": 30,
+    "ID number in the search box": 20,
+    "ID number, 按身份证号查找": 20,
+    "needs p1": 25,
+    "needs, one street, p1": 25,
+    "landing": 100,
+    "to-do": 150,
+    "story, 20 visits 50 needs": 50,
+}
+
+
+def pages(app) -> dict[str, tuple[str, str, dict | None]]:
+    """name → (method, path, form) of each page measured, for this database."""
+    from app.extensions import db
+    from app.models import Area, Household, Member
+
+    with app.app_context():
+        street = db.session.scalar(
+            select(Area).where(Area.level == "street").order_by(Area.id).limit(1)
+        )
+        member_id = db.session.scalar(
+            select(Member.id_number)
+            .where(Member.street_id == street.id)
+            .order_by(Member.id.desc())
+            .limit(1)
+        )
+        story = db.session.scalar(select(Household.id).order_by(Household.id).limit(1))
+        admin = app.extensions["admin"][0]
+        flt = {}
+        for view in admin._views:
+            if view.endpoint in ("household", "need"):
+                for arg, (_i, f) in view._filter_args.items():
+                    if str(f.column.key) == "street_id":
+                        flt[view.endpoint] = arg
+    s = street.id
+    return {
+        "households p1": ("GET", "/admin/household/", None),
+        "households, one street, p1": (
+            "GET",
+            f"/admin/household/?flt0_{flt['household']}={s}",
+            None,
+        ),
+        "households, one street, p500": (
+            "GET",
+            f"/admin/household/?flt0_{flt['household']}={s}&page=499",
+            None,
+        ),
+        "name search 秀英": ("GET", "/admin/household/?search=" + urllib.parse.quote("秀英"), None),
+        "ID number in the search box": ("GET", f"/admin/household/?search={member_id}", None),
+        "ID number, 按身份证号查找": ("POST", "/admin/household/find/", {"id_number": member_id}),
+        "needs p1": ("GET", "/admin/need/", None),
+        "needs, one street, p1": ("GET", f"/admin/need/?flt0_{flt['need']}={s}", None),
+        "landing": ("GET", "/admin/", None),
+        "to-do": ("GET", "/admin/todo/", None),
+        "story, 20 visits 50 needs": ("GET", f"/admin/household/story/?id={story}", None),
+    }
+
+
+def make_app(url: str):
+    from app import create_app
+    from config import Config
+
+    cfg = type(
+        "BenchCfg",
+        (Config,),
+        {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False},
+    )
+    return create_app(cfg)
+
+
+def in_process(app, username: str, targets) -> dict[str, tuple[int, int, int, float]]:
+    """page → (status, statements, bytes, median ms) through the test client."""
+    from app.extensions import db
+
+    client = app.test_client()
+    client.post("/login", data={"username": username, "password": PASSWORD})
+    out = {}
+    with app.app_context():
+        engine = db.engine
+    for name, (method, path, form) in targets.items():
+        counted = []
+
+        def listener(*_a, counted=counted, **_k):
+            counted.append(1)
+
+        times = []
+        for i in range(6):
+            if i == 1:
+                event.listen(engine, "before_cursor_execute", listener)
+            start = time.perf_counter()
+            response = client.open(
+                path, method=method, data=form, follow_redirects=method == "POST"
+            )
+            times.append((time.perf_counter() - start) * 1000)
+            if i == 1:
+                event.remove(engine, "before_cursor_execute", listener)
+        out[name] = (
+            response.status_code,
+            len(counted),
+            len(response.data),
+            statistics.median(times[1:]),
+        )
+    return out
+
+
+class Client:
+    """A logged-in HTTP client (cookies, the login form's CSRF token)."""
+
+    def __init__(self, base: str, username: str):
+        self.base = base
+        jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = self.opener.open(base + "/login").read().decode()
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        data = {"username": username, "password": PASSWORD}
+        if token:
+            data["csrf_token"] = token.group(1)
+        self.opener.open(base + "/login", urllib.parse.urlencode(data).encode()).read()
+        self.token = data.get("csrf_token")
+
+    def open(self, method, path, form=None) -> tuple[int, float]:
+        body = None
+        if method == "POST":
+            form = dict(form or {})
+            if self.token:
+                form["csrf_token"] = self._token_for(path)
+            body = urllib.parse.urlencode(form).encode()
+        start = time.perf_counter()
+        with self.opener.open(self.base + path, body) as response:
+            response.read()
+            status = response.status
+        return status, (time.perf_counter() - start) * 1000
+
+    def _token_for(self, path):
+        page = self.opener.open(self.base + "/admin/household/").read().decode()
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        return token.group(1) if token else ""
+
+
+def over_http(base: str, username: str, targets, repeat: int) -> dict[str, float]:
+    client = Client(base, username)
+    out = {}
+    for name, (method, path, form) in targets.items():
+        if method == "POST":  # its CSRF token costs a page; time the lookup itself in-process
+            continue
+        client.open(method, path, form)
+        out[name] = statistics.median(client.open(method, path, form)[1] for _ in range(repeat))
+    return out
+
+
+def throughput(base: str, username: str, path: str, clients: int = 8, seconds: float = 10) -> float:
+    done = []
+    stop = time.perf_counter() + seconds
+
+    def run():
+        client = Client(base, username)
+        n = 0
+        while time.perf_counter() < stop:
+            client.open("GET", path)
+            n += 1
+        done.append(n)
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / seconds
+
+
+def start_gunicorn(url: str, port: int):
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-only",
+        "RATELIMIT_ENABLED": "0",
+    }
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz").read()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", default="yijia_scale_1m")
+    parser.add_argument("--server", default=SERVER)
+    parser.add_argument("--gunicorn", action="store_true")
+    parser.add_argument("--throughput", action="store_true")
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--port", type=int, default=5077)
+    args = parser.parse_args()
+    url = f"{args.server.replace('postgresql://', 'postgresql+psycopg://')}/{args.database}"
+    app = make_app(url)
+    targets = pages(app)
+    results = {who: in_process(app, who, targets) for who in ("admin", "clerk")}
+    http_times = {}
+    rate = None
+    if args.gunicorn:
+        process = start_gunicorn(url.replace("+psycopg", ""), args.port)
+        try:
+            base = f"http://127.0.0.1:{args.port}"
+            http_times = {
+                who: over_http(base, who, targets, args.repeat) for who in ("admin", "clerk")
+            }
+            if args.throughput:
+                street_page = targets["households, one street, p1"][1]
+                rate = throughput(base, "clerk", street_page)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+    print(f"database {args.database}")
+    print(
+        f"{'page':<32} {'target':>6} | {'admin ms':>8} {'stmts':>5} {'KB':>5} | {'clerk ms':>8} {'stmts':>5} {'KB':>5}"
+    )
+    for name, target in TARGETS.items():
+        cells = []
+        for who in ("admin", "clerk"):
+            status, statements, size, ms = results[who][name]
+            shown = http_times.get(who, {}).get(name, ms)
+            flag = "" if status == 200 else f" HTTP {status}"
+            cells.append(f"{shown:8.1f} {statements:5d} {size / 1024:5.0f}{flag}")
+        print(f"{name:<32} {target:>6} | {cells[0]} | {cells[1]}")
+    if rate is not None:
+        print(f"street page, 8 concurrent clients: {rate:.0f} requests/s (target >= 80)")
+    print("times: " + ("median over HTTP, gunicorn -w 2" if args.gunicorn else "median in-process"))
+
+
+if __name__ == "__main__":
+    main()
