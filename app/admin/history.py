@@ -68,6 +68,9 @@ def _household_of(model):
 class AuditedViewMixin:
     #: False: no history row on this view's details pages (the audit log itself)
     shows_history = True
+    #: a part's fields that only say which household (and area) it belongs to: on the
+    #: household's own history they would repeat the page
+    part_context_fields = frozenset({"household_id", "street_id", "community_id"})
 
     # ------------------------------------------------------------ history
     @property

@@ -189,6 +189,9 @@ class AuditLogView(ScopedModelView):
     def _format_changes(self, _context, model, _name):
         """Each field by its label in the record's own view, values as it shows them."""
         source = _view_of(model.record_type) or GENERIC_FIELDS
+        detail = model.detail if isinstance(model.detail, dict) else {}
+        if model.action == "reveal" and detail.get("field"):
+            return source.field_label(detail["field"])  # which field was shown in full
         values = model.changes if isinstance(model.changes, dict) and model.changes else None
         values = values or (model.detail if isinstance(model.detail, dict) else None)
         if not values:
