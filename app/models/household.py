@@ -152,12 +152,21 @@ class Household(AreaOwnedMixin, ArchivableMixin, TrackedMixin, db.Model):
             postgresql_where=text("archived_at IS NULL"),
             sqlite_where=text("archived_at IS NULL"),
         ),
-        # the to-do list's visits due: registered cases, longest waiting first
+        # the to-do list's visits due: registered cases, longest waiting first (in the
+        # district, in a street)
         Index(
             "ix_households_status_intake",
             "status",
             "intake_date",
             "id",
+            postgresql_where=text("archived_at IS NULL"),
+            sqlite_where=text("archived_at IS NULL"),
+        ),
+        Index(
+            "ix_households_street_status_intake",
+            "street_id",
+            "status",
+            "intake_date",
             postgresql_where=text("archived_at IS NULL"),
             sqlite_where=text("archived_at IS NULL"),
         ),

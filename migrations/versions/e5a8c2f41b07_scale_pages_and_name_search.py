@@ -7,7 +7,8 @@ Create Date: 2026-12-02 03:00:00
 
 - ``(street_id, id)`` and ``(community_id, id)`` of households not archived: a list of
   one street, page 500, pages the ids from the index alone;
-- ``(status, intake_date, id)``: the to-do list's visits due, longest waiting first;
+- ``(status, intake_date, id)`` and ``(street_id, status, intake_date)``: the to-do
+  list's visits due, longest waiting first, in the district and in a street;
 - on PostgreSQL, ``yj_grams(text)`` (every one- and two-character piece of a text) and
   GIN indexes over it for the head's name and the address: "秀英" is found from the
   index (pg_trgm would not: a two-character term has no trigram). The statements are
@@ -54,6 +55,13 @@ def upgrade():
         postgresql_where=sa.text("archived_at IS NULL"),
         sqlite_where=sa.text("archived_at IS NULL"),
     )
+    op.create_index(
+        "ix_households_street_status_intake",
+        "households",
+        ["street_id", "status", "intake_date"],
+        postgresql_where=sa.text("archived_at IS NULL"),
+        sqlite_where=sa.text("archived_at IS NULL"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(GRAMS_FUNCTION)
         for name, column in GRAMS_INDEXES.items():
@@ -65,6 +73,7 @@ def downgrade():
         for name in GRAMS_INDEXES:
             op.execute(f"DROP INDEX IF EXISTS {name}")
         op.execute("DROP FUNCTION IF EXISTS yj_grams(text)")
+    op.drop_index("ix_households_street_status_intake", table_name="households")
     op.drop_index("ix_households_status_intake", table_name="households")
     op.drop_index("ix_households_community_page", table_name="households")
     op.drop_index("ix_households_street_page", table_name="households")

@@ -332,6 +332,22 @@ def test_a_reopened_case_is_due_seven_days_after_reopening(world):
     ]
 
 
+def test_a_visit_counts_for_its_own_case_whatever_happens_to_others(world):
+    """A registered case visited since intake (only its status is behind) is not due,
+    even when another household was reopened after that visit; counted alike."""
+    visited = make_household(world.community, intake_date=dt.date(2026, 10, 1))
+    make_assessment(visited, visit_date=dt.date(2026, 10, 3))
+    other = make_household(world.community, status="closed", intake_date=dt.date(2026, 1, 5))
+    transition_case(
+        other, "registered", user=world.worker, note="再次求助", now=dt.datetime(2026, 10, 10)
+    )
+    today = dt.date(2026, 10, 20)
+    items = todo.todo_items(world.worker, today=today)
+    assert _kinds(items, visited) == [] and _kinds(items, other) == [("visit", True)]
+    counts = todo.casework_counts(world.worker, today)
+    assert (counts["visits"], counts["visits_overdue"]) == (1, 1)
+
+
 def test_needs_open_more_than_thirty_days_are_overdue(world):
     household = make_household(world.community, intake_date=dt.date(2026, 8, 1), status="helping")
     today = dt.date(2026, 10, 31)
