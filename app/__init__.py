@@ -25,6 +25,7 @@ def create_app(config=None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_security_headers(app)
+    register_replica(app)
 
     from app.admin import init_admin
 
@@ -140,6 +141,36 @@ def register_error_handlers(app: Flask) -> None:
             values += [*request.form.items(multi=True)]
         if any("\x00" in key or "\x00" in value for key, value in values):
             abort(400)
+
+
+#: GET routes whose reads may go to the replica, for every role
+REPLICA_ENDPOINTS = ("dashboard.",)
+REPLICA_ENDPOINT_SUFFIXES = (".export",)
+
+
+def register_replica(app: Flask) -> None:
+    """With ``DATABASE_REPLICA_URL``, heavy read-only pages read from the replica: every
+    page the district manager opens (a read-only role), exports and the dashboard.
+    Writes always go to the primary (``RoutingSession``); a replica a second behind is
+    fine for figures and downloads, and nobody edits on those pages."""
+    from app.extensions import REPLICA
+
+    if REPLICA not in (app.config.get("SQLALCHEMY_BINDS") or {}):
+        return
+
+    @app.before_request
+    def read_from_replica():
+        from flask import g, request
+
+        if request.method != "GET":
+            return
+        endpoint = request.endpoint or ""
+        heavy = endpoint.startswith(REPLICA_ENDPOINTS) or endpoint.endswith(
+            REPLICA_ENDPOINT_SUFFIXES
+        )
+        manager = current_user.is_authenticated and current_user.role == "district_manager"
+        if heavy or manager:
+            g.read_from_replica = True
 
 
 def register_security_headers(app: Flask) -> None:

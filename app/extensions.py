@@ -1,11 +1,13 @@
 """Flask extensions, created unbound so models never import the app."""
 
+from flask import g, has_request_context
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -24,7 +26,31 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+#: the bind of the read-only streaming replica (``DATABASE_REPLICA_URL``)
+REPLICA = "replica"
+
+
+class RoutingSession(FlaskSQLAlchemySession):
+    """Reads of a request marked ``g.read_from_replica`` (heavy read-only pages: see
+    ``register_replica`` in ``app/__init__.py``) go to the replica when one is
+    configured; every write (a flush, an INSERT/UPDATE/DELETE statement: the audit row
+    of an export, say) goes to the primary, always."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if (
+            bind is None
+            and not self._flushing
+            and not getattr(clause, "is_dml", False)
+            and has_request_context()
+            and g.get("read_from_replica")
+        ):
+            replica = self._db.engines.get(REPLICA)
+            if replica is not None:
+                return replica
+        return super().get_bind(mapper, clause, bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
