@@ -70,6 +70,10 @@ class Config:
     EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "50000"))
     #: evidence files live here, outside the static folder, under generated names
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(BASE_DIR / "instance" / "uploads"))
+    #: evidence files in an S3 bucket instead (several app servers): e.g.
+    #: ``s3://yijia-evidence/prod?endpoint=http://10.0.0.5:9000&region=cn-east-1``;
+    #: credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (app/services/storage.py)
+    STORAGE_URL = os.environ.get("STORAGE_URL") or None
     #: largest evidence file accepted, in bytes (photos, receipts, agreements)
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     #: a whole request (a form with several files) may not be larger than this
@@ -131,6 +135,8 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
+    #: evidence files in each test's own folder; the S3 tests set a bucket themselves
+    STORAGE_URL = None
     #: each test app counts on its own; never a developer's Redis
     RATELIMIT_STORAGE_URI = "memory://"
     #: jobs run inline unless a test asks for Redis (tests/test_jobs.py)

@@ -1,6 +1,6 @@
 """Command-line tasks: ``flask seed-demo``, ``flask create-user``, ``flask reset-password``,
 ``flask unlock-user``, ``flask deactivate-user``, ``flask case-status``, ``flask archive``,
-``flask todo``, ``flask audit-retention``."""
+``flask todo``, ``flask audit-retention``, ``flask sweep-files``, ``flask storage-check``."""
 
 import click
 from flask import Flask
@@ -137,14 +137,26 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("sweep-files")
     @click.option("--dry-run", is_flag=True, help="list, do not delete")
     def sweep_files_command(dry_run: bool):
-        """Remove evidence files on disk that no database row names."""
-        from app.services.files import orphan_paths
+        """Remove evidence files that no database row names (in UPLOAD_FOLDER, or in
+        the bucket when STORAGE_URL is set)."""
+        from app.services.files import sweep_orphans
 
-        orphans = orphan_paths()
-        for path in orphans:
-            if not dry_run:
-                path.unlink(missing_ok=True)
+        orphans = sweep_orphans(dry_run=dry_run)
         click.echo(f"{'found' if dry_run else 'removed'} {len(orphans)} orphan file(s)")
+
+    @app.cli.command("storage-check")
+    def storage_check_command():
+        """Write, read back and delete a probe object in the evidence storage (the
+        bucket of STORAGE_URL, else UPLOAD_FOLDER): a deploy check; fails loudly."""
+        from app.services.storage import StorageError, check, storage
+
+        store = storage()
+        try:
+            took = check(store)
+        except (StorageError, OSError) as exc:
+            raise click.ClickException(f"storage check failed: {exc}") from None
+        steps = ", ".join(f"{step} {ms:.0f} ms" for step, ms in took.items())
+        click.echo(f"storage ok: {store.description} ({steps})")
 
     @app.cli.command("case-status")
     @click.argument("household_id", type=int)

@@ -18,13 +18,15 @@ What a file must pass before anything is written:
   files, rich media or XFA forms anywhere: every object of the file is read and every
   name checked *after* pypdf decoded it, so ``/J#61vaScript`` is ``/JavaScript``.
 
-Names: the file is stored under a random name (``ab/ab12….jpg``) in
-``UPLOAD_FOLDER``, outside the static folder; the uploaded name is kept only as a
-label. Two files both called 收据.jpg never meet.
+Names: the file is stored under a random name (``ab/ab12….jpg``) in the storage
+``app/services/storage.py`` chooses: ``UPLOAD_FOLDER`` (outside the static folder) by
+default, an S3 bucket when ``STORAGE_URL`` is set; the uploaded name is kept only as a
+label. Two files both called 收据.jpg never meet. Checking, cleaning and thumbnails all
+happen here before anything is stored, the same for both storages.
 
 Transactions: files are written before the row is flushed. If the transaction rolls
-back, the files it wrote are removed; files of deleted rows are removed only once
-the deletion is committed. So a failed save leaves neither a row without its file
+back, the files it wrote are removed (from the bucket too); files of deleted rows are
+removed only once the deletion is committed. So a failed save leaves neither a row without its file
 nor a file without its row.
 """
 
@@ -50,6 +52,8 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models import StoredFile
 from app.models.choices import EVIDENCE_KINDS, values
+from app.services.storage import Storage, StorageError, StoredObject
+from app.services.storage import storage as current_storage
 from app.validation import InvalidValue
 
 log = logging.getLogger(__name__)
@@ -304,17 +308,36 @@ def _without_metadata(image: Image.Image, image_format: str) -> Image.Image:
 
 
 # -------------------------------------------------------------------- storing
+def storage() -> Storage:
+    """Where the bytes go: S3 when ``STORAGE_URL`` is set, else ``UPLOAD_FOLDER``."""
+    return current_storage()
+
+
 def upload_root() -> Path:
     return Path(current_app.config["UPLOAD_FOLDER"])
 
 
-def _path_for(stored_name: str) -> Path:
+def _key_for(stored_name: str) -> str:
     if not re.fullmatch(r"[0-9a-f]{32}(_t)?\.(jpg|png|webp|pdf)", stored_name):
         raise ValueError("not a generated file name")
-    return upload_root() / stored_name[:2] / stored_name
+    return f"{stored_name[:2]}/{stored_name}"
+
+
+def _path_for(stored_name: str) -> Path:
+    return upload_root() / _key_for(stored_name)
+
+
+def file_key(stored: StoredFile) -> str:
+    """The key of the file's bytes in the storage (``ab/ab12….jpg``)."""
+    return _key_for(stored.stored_name)
+
+
+def thumbnail_key(stored: StoredFile) -> str | None:
+    return _key_for(stored.thumbnail_name) if stored.thumbnail_name else None
 
 
 def file_path(stored: StoredFile) -> Path:
+    """Where the file would be in ``UPLOAD_FOLDER`` (the local storage only)."""
     return _path_for(stored.stored_name)
 
 
@@ -322,13 +345,18 @@ def thumbnail_path(stored: StoredFile) -> Path | None:
     return _path_for(stored.thumbnail_name) if stored.thumbnail_name else None
 
 
-def _write(name: str, data: bytes) -> Path:
-    path = _path_for(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # "x": never overwrite; the names are random, so a clash means a bug
-    with open(path, "xb") as fh:
-        fh.write(data)
-    return path
+def open_file(stored: StoredFile, *, thumbnail: bool = False) -> StoredObject | None:
+    """The file's bytes (or its thumbnail's) as a stream to serve, None when missing.
+    Callers check the viewer's scope first: ``app/files.py`` does."""
+    key = thumbnail_key(stored) if thumbnail else file_key(stored)
+    return storage().open(key) if key else None
+
+
+def _write(name: str, data: bytes, content_type: str) -> tuple[Storage, str]:
+    store_ = storage()
+    key = _key_for(name)
+    store_.put(key, data, content_type)
+    return store_, key
 
 
 def store(
@@ -361,9 +389,9 @@ def store(
         **owner,
     )
     written = _pending(session, "written")
-    written.append(_write(stored_name, checked.data))
+    written.append(_write(stored_name, checked.data, checked.content_type))
     if thumbnail_name:
-        written.append(_write(thumbnail_name, checked.thumbnail))
+        written.append(_write(thumbnail_name, checked.thumbnail, "image/jpeg"))
     session.add(row)
     return row
 
@@ -400,11 +428,13 @@ def _pending(session: Session, key: str) -> list:
     return session.info.setdefault(f"yijia_files_{key}", [])
 
 
-def _unlink(paths) -> None:
-    for path in paths:
+def _remove(objects) -> None:
+    """Delete ``(storage, key)`` pairs; a failure is logged, not raised (the commit or
+    rollback already happened): ``flask sweep-files`` finds what is left."""
+    for store_, key in objects:
         try:
-            Path(path).unlink(missing_ok=True)
-        except OSError:  # pragma: no cover - disk trouble; the sweep finds it later
+            store_.delete(key)
+        except (OSError, StorageError):
             log.warning("could not remove an evidence file")
 
 
@@ -413,9 +443,10 @@ def _remember_deleted_files(session, _flush_context, _instances) -> None:
     for obj in session.deleted:
         if isinstance(obj, StoredFile):
             doomed = _pending(session, "doomed")
-            doomed.append(obj.stored_name)
+            store_ = storage()
+            doomed.append((store_, _key_for(obj.stored_name)))
             if obj.thumbnail_name:
-                doomed.append(obj.thumbnail_name)
+                doomed.append((store_, _key_for(obj.thumbnail_name)))
 
 
 @event.listens_for(Session, "after_commit")
@@ -423,7 +454,7 @@ def _after_commit(session) -> None:
     session.info.pop("yijia_files_written", None)
     doomed = session.info.pop("yijia_files_doomed", [])
     if doomed:
-        _unlink(_path_for(name) for name in doomed)
+        _remove(doomed)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -432,16 +463,14 @@ def _after_transaction_end(session, transaction) -> None:
     closed): the files it wrote have no row, so they go; planned deletions are off."""
     if transaction.parent is not None or transaction.nested:
         return
-    _unlink(session.info.pop("yijia_files_written", []))
+    _remove(session.info.pop("yijia_files_written", []))
     session.info.pop("yijia_files_doomed", None)
 
 
-def orphan_paths() -> list[Path]:
-    """Files on disk that no row names (left by a crash mid-save, or by rows deleted
-    directly in SQL): what ``flask files sweep`` removes."""
-    root = upload_root()
-    if not root.exists():
-        return []
+def orphan_keys() -> list[str]:
+    """Stored files (local folder or bucket) that no row names, left by a crash
+    mid-save or by rows deleted directly in SQL: what ``flask sweep-files`` removes.
+    Only keys shaped like ours (``ab/ab12….jpg``) are considered."""
     known: set[str] = set()
     for name, thumb in db.session.execute(
         select(StoredFile.stored_name, StoredFile.thumbnail_name)
@@ -449,7 +478,25 @@ def orphan_paths() -> list[Path]:
         known.add(name)
         if thumb:
             known.add(thumb)
-    return sorted(p for p in root.glob("??/*") if p.is_file() and p.name not in known)
+    orphans = []
+    for key in storage().keys():
+        folder, _, name = key.partition("/")
+        if _GENERATED_KEY.fullmatch(key) and folder == name[:2] and name not in known:
+            orphans.append(key)
+    return sorted(orphans)
+
+
+_GENERATED_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{32}(_t)?\.(jpg|png|webp|pdf)")
+
+
+def sweep_orphans(*, dry_run: bool = False) -> list[str]:
+    """Remove (unless ``dry_run``) the orphans ``orphan_keys`` finds; their keys."""
+    orphans = orphan_keys()
+    if not dry_run:
+        store_ = storage()
+        for key in orphans:
+            store_.delete(key)
+    return orphans
 
 
 def describe_size(size: int) -> str:

@@ -410,6 +410,7 @@ COMMANDS = {
     "todo": None,
     "fund-check": None,
     "sweep-files": None,
+    "storage-check": None,
     "jobs-worker": None,
     "monthly-report": None,
     "import-households": None,

@@ -1,4 +1,8 @@
-"""Evidence files: what is accepted, how it is stored, and who may download it."""
+"""Evidence files: what is accepted, how it is stored, and who may download it.
+
+Every test here runs twice: on the local folder (the default) and on an S3 bucket of
+a real S3 server (``evidence_storage`` in tests/services/test_storage.py).
+"""
 
 import datetime as dt
 import io
@@ -12,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import ServiceRecord, StoredFile
 from app.services import files, fund
+from app.services import storage as storage_module
 from app.validation import InvalidValue
 from tests.conftest import ROLES
 from tests.factories import (
@@ -23,6 +28,13 @@ from tests.factories import (
     png,
     webp,
 )
+from tests.services.test_storage import evidence_storage, s3_server  # noqa: F401 - fixtures
+
+
+@pytest.fixture(autouse=True)
+def _on_both_storages(evidence_storage):  # noqa: F811 - the imported fixture
+    """Every test of this module, on the local folder and on S3."""
+    return evidence_storage
 
 
 def service_record(community=None, project=None) -> ServiceRecord:
@@ -34,7 +46,21 @@ def service_record(community=None, project=None) -> ServiceRecord:
 
 
 def on_disk(row: StoredFile) -> bool:
-    return files.file_path(row).is_file()
+    """The file's bytes are in the storage (folder or bucket)."""
+    return files.storage().exists(files.file_key(row))
+
+
+def stored_bytes(key: str) -> bytes:
+    opened = files.storage().open(key)
+    assert opened is not None, key
+    with opened.stream as stream:
+        return stream.read()
+
+
+def nothing_stored() -> bool:
+    """No object in the storage, and nothing in the local folder either."""
+    local = [p for p in files.upload_root().rglob("*") if p.is_file()]
+    return not list(files.storage().keys()) and not local
 
 
 # ------------------------------------------------------------------ accepted
@@ -48,15 +74,29 @@ def on_disk(row: StoredFile) -> bool:
         ("三方协议.pdf", pdf(), "application/pdf"),
     ],
 )
-def test_good_files_are_stored_under_generated_names(app, name, data, content_type):
+def test_good_files_are_stored_under_generated_names(app, request, name, data, content_type):
     record = service_record()
     (row,) = files.attach_files([(name, data)], kind="photo", service_record=record)
     db.session.commit()
     assert row.content_type == content_type
     assert row.original_name == name
-    assert row.stored_name != name and name not in str(files.file_path(row))
-    assert str(files.file_path(row)).startswith(app.config["UPLOAD_FOLDER"])
+    assert row.stored_name != name and name not in files.file_key(row)
     assert on_disk(row)
+    keys = [files.file_key(row)] + ([files.thumbnail_key(row)] if row.thumbnail_name else [])
+    if not app.config["STORAGE_URL"]:
+        assert str(files.file_path(row)).startswith(app.config["UPLOAD_FOLDER"])
+        assert files.file_path(row).is_file()
+    else:  # in the bucket under the prefix, with its content type; nothing on this disk
+        s3_server = request.getfixturevalue("s3_server")
+        prefix = app.config["TEST_S3_PREFIX"]
+        assert s3_server.objects(prefix) == sorted(f"{prefix}/{key}" for key in keys)
+        head = s3_server.client().head_object(
+            Bucket="yijia-evidence-test", Key=f"{prefix}/{keys[0]}"
+        )
+        assert head["ContentType"] == content_type
+        assert not files.upload_root().exists()
+    if content_type == "application/pdf":  # kept as uploaded, once checked
+        assert stored_bytes(files.file_key(row)) == data
     assert (row.thumbnail_name is not None) == content_type.startswith("image/")
     # the file takes its record's areas, so it is scoped like it
     assert (row.street_id, row.community_id, row.household_id) == (
@@ -72,14 +112,14 @@ def test_photo_metadata_and_gps_are_stripped(app):
         [("gps.jpg", jpeg(size=(640, 480), exif=True))], service_record=record
     )
     db.session.commit()
-    stored = files.file_path(row).read_bytes()
+    stored = stored_bytes(files.file_key(row))
     assert b"SecretCameraMaker" not in stored
     with Image.open(io.BytesIO(stored)) as image:
         assert len(image.getexif()) == 0
         assert image.size == (640, 480)
     (stored_png,) = files.attach_files([("m.png", png())], service_record=record)
     db.session.commit()
-    assert b"secret" not in files.file_path(stored_png).read_bytes()
+    assert b"secret" not in stored_bytes(files.file_key(stored_png))
 
 
 # ------------------------------------------------------------------ refused
@@ -113,7 +153,7 @@ def test_bad_files_are_refused_with_a_reason_and_nothing_is_written(app, name, d
         files.attach_files([("ok.jpg", jpeg()), (name, data)], service_record=record)
     assert message in str(refused.value)
     assert db.session.scalar(select(StoredFile).where(StoredFile.service_record == record)) is None
-    assert not any(p.is_file() for p in files.upload_root().rglob("*"))
+    assert nothing_stored()
 
 
 def test_oversize_file_is_refused(app):
@@ -156,28 +196,31 @@ def test_a_file_must_belong_to_exactly_one_record(app):
     with pytest.raises(InvalidValue):
         db.session.flush()
     db.session.rollback()
-    assert not any(p.is_file() for p in files.upload_root().rglob("*"))
+    assert nothing_stored()
 
 
 # ------------------------------------------------------ disk and rows together
 def test_rolled_back_save_leaves_no_file(app):
     record = service_record()
     (row,) = files.attach_files([("a.jpg", jpeg())], service_record=record)
-    path = files.file_path(row)
-    assert path.is_file()
+    key, thumb = files.file_key(row), files.thumbnail_key(row)
+    assert files.storage().exists(key) and files.storage().exists(thumb)
     db.session.rollback()
-    assert not path.is_file()
+    assert not files.storage().exists(key) and not files.storage().exists(thumb)
+    assert nothing_stored()
 
 
 def test_failed_commit_leaves_no_file(app):
     record = service_record()
     (row,) = files.attach_files([("a.jpg", jpeg())], service_record=record)
-    path = files.file_path(row)
+    key = files.file_key(row)
+    assert files.storage().exists(key)
     row.size_bytes = -1  # violates a CHECK constraint: the commit fails
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
-    assert not path.is_file()
+    assert not files.storage().exists(key)
+    assert nothing_stored()
     assert db.session.scalar(select(StoredFile).where(StoredFile.sha256 == row.sha256)) is None
 
 
@@ -185,15 +228,17 @@ def test_deleting_a_record_deletes_its_files_after_commit(app):
     record = service_record()
     (row,) = files.attach_files([("a.jpg", jpeg())], service_record=record)
     db.session.commit()
-    path, thumb = files.file_path(row), files.thumbnail_path(row)
+    key, thumb = files.file_key(row), files.thumbnail_key(row)
+    exists = files.storage().exists
     db.session.delete(record)
     db.session.flush()
-    assert path.is_file()  # not committed yet
+    assert exists(key)  # not committed yet
     db.session.rollback()
-    assert path.is_file()  # the deletion was rolled back: the file stays
+    assert exists(key) and exists(thumb)  # the deletion was rolled back: the file stays
     db.session.delete(db.session.get(ServiceRecord, record.id))
     db.session.commit()
-    assert not path.is_file() and not thumb.is_file()
+    assert not exists(key) and not exists(thumb)
+    assert nothing_stored()
     assert db.session.scalar(select(StoredFile).where(StoredFile.id == row.id)) is None
 
 
@@ -201,15 +246,16 @@ def test_sweep_finds_files_without_rows(app):
     record = service_record()
     (row,) = files.attach_files([("a.jpg", jpeg())], service_record=record)
     db.session.commit()
-    stray = files.upload_root() / "ab" / ("ab" + "0" * 30 + ".jpg")
-    stray.write_bytes(b"x") if stray.parent.exists() else (
-        stray.parent.mkdir(parents=True),
-        stray.write_bytes(b"x"),
-    )
-    assert files.orphan_paths() == [stray]
+    stray = "ab/ab" + "0" * 30 + ".jpg"
+    files.storage().put(stray, b"x")
+    files.storage().put("notes/readme.txt", b"not ours")  # not shaped like ours: kept
+    assert files.orphan_keys() == [stray]
+    dry = app.test_cli_runner().invoke(args=["sweep-files", "--dry-run"])
+    assert "found 1" in dry.output and files.storage().exists(stray)
     result = app.test_cli_runner().invoke(args=["sweep-files"])
     assert "removed 1" in result.output
-    assert not stray.exists() and on_disk(row)
+    assert not files.storage().exists(stray) and on_disk(row)
+    assert files.storage().exists("notes/readme.txt")
 
 
 # --------------------------------------------------------------- downloads
@@ -282,6 +328,55 @@ def test_downloads_follow_the_viewers_scope(world, login, role):
     if role == "district_admin":
         response = client.get(f"/files/{ids['heping']}")
         assert "filename*=UTF-8''heping.jpg" in response.headers["Content-Disposition"]
+
+
+def test_downloads_stream_the_stored_bytes(world, login):
+    record = service_record(world.community)
+    (photo, receipt) = files.attach_files(
+        [("a.jpg", jpeg(size=(640, 480))), ("b.pdf", pdf())], service_record=record
+    )
+    db.session.commit()
+    client = login(world.worker)
+    for row in (photo, receipt):
+        response = client.get(f"/files/{row.id}")
+        assert response.status_code == 200
+        assert response.data == stored_bytes(files.file_key(row))
+        assert response.content_length == row.size_bytes
+        assert response.headers["Content-Type"].startswith(row.content_type)
+        assert response.headers["Cache-Control"] == "private, no-store"
+    thumb = client.get(f"/files/{photo.id}/thumbnail")
+    assert thumb.data == stored_bytes(files.thumbnail_key(photo))
+    assert client.get(f"/files/{receipt.id}/thumbnail").status_code == 404  # PDFs have none
+
+
+def test_out_of_scope_downloads_are_404_and_read_no_object(world, login, monkeypatch):
+    ids = _files_by_place(world)
+    opened = []
+    for kind in (storage_module.LocalStorage, storage_module.S3Storage):
+        real = kind.open
+
+        def spy(self, key, _real=real):
+            opened.append(key)
+            return _real(self, key)
+
+        monkeypatch.setattr(kind, "open", spy)
+    client = login(world.worker)
+    for key in ("same_street", "other_street", "sponsor_shared"):
+        for suffix in ("", "/thumbnail"):
+            assert client.get(f"/files/{ids[key]}{suffix}").status_code == 404
+    assert opened == []
+    assert client.get(f"/files/{ids['heping']}").status_code == 200
+    assert len(opened) == 1  # the spy sees reads: the one in scope was read
+
+
+def test_a_file_missing_from_the_storage_is_404(world, login):
+    record = service_record(world.community)
+    (row,) = files.attach_files([("a.jpg", jpeg())], service_record=record)
+    db.session.commit()
+    files.storage().delete(files.file_key(row))
+    client = login(world.worker)
+    assert client.get(f"/files/{row.id}").status_code == 404
+    assert client.get(f"/files/{row.id}/thumbnail").status_code == 200
 
 
 def test_anonymous_download_goes_to_login(app, world):
