@@ -23,6 +23,7 @@ from app.models.casework import (
     ServiceRecord,
     service_record_needs,
 )
+from app.models.dashboard import DashboardDaily, DashboardRefresh
 from app.models.files import StoredFile
 from app.models.fund import FundAccount, LedgerEntry, PlanMonth, Pledge, SupportPlan
 from app.models.household import Household, HouseholdPartMixin, Member, household_categories
@@ -43,6 +44,8 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "CaseTransition",
+    "DashboardDaily",
+    "DashboardRefresh",
     "FundAccount",
     "HardshipCategory",
     "Household",

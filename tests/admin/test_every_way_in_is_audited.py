@@ -413,6 +413,8 @@ COMMANDS = {
     "storage-check": None,
     "jobs-worker": None,
     "monthly-report": None,
+    # derived counts only (dashboard_daily, dashboard_refreshes are not audited)
+    "dashboard-refresh": None,
     "import-households": None,
 }
 

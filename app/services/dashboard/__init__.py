@@ -57,14 +57,10 @@ from app import access
 from app.extensions import db
 from app.models import (
     Area,
-    Assessment,
     CaseTransition,
     FundAccount,
     HardshipCategory,
-    Household,
     LedgerEntry,
-    Need,
-    NeedMatch,
     Organisation,
     PlanMonth,
     Pledge,
@@ -72,12 +68,12 @@ from app.models import (
     ServiceRecord,
     StoredFile,
     SupportPlan,
-    household_categories,
     project_beneficiaries,
-    service_record_needs,
 )
 from app.models import choices as c
-from app.services.dashboard.sql import days_between, median, year_month
+from app.models.dashboard import DashboardRefresh
+from app.services.dashboard import summary
+from app.services.dashboard.sql import median, year_month
 
 #: projects that count as running or done (not a draft, not cancelled)
 LIVE_PROJECT_STATUSES = ("open", "claimed", "in_progress", "completed")
@@ -260,6 +256,25 @@ class Dashboard:
     cases_closed: int = 0
     #: the whole view (the district or the street)
     total: AreaRow = field(default_factory=lambda: AreaRow(0, ""))
+    #: the summary refresh the heavy figures were read from (None: all computed live)
+    refresh: DashboardRefresh | None = None
+
+    # ----- how fresh
+    @property
+    def as_of(self) -> dt.datetime:
+        """When the figures held: the refresh whose snapshot they read, or now."""
+        if self.refresh is not None and self.refresh.finished_at is not None:
+            return self.refresh.finished_at
+        return self.generated_at
+
+    @property
+    def live_from(self) -> dt.date | None:
+        """The first day of the period counted live (after the summary's days), or None
+        when the summary covers the whole period (or there is no summary)."""
+        if self.refresh is None or self.refresh.covered_to is None:
+            return None
+        day = self.refresh.covered_to + dt.timedelta(days=1)
+        return max(day, self.period.start) if day <= self.period.end else None
 
     # ----- derived, for pages and the report
     @property
@@ -307,9 +322,17 @@ def _money(value) -> Decimal:
 
 
 # -------------------------------------------------------------- building
-def build(scope: access.Scope, period: Period, *, today: dt.date | None = None) -> Dashboard:
+def build(
+    scope: access.Scope,
+    period: Period,
+    *,
+    today: dt.date | None = None,
+    use_summary: bool = True,
+) -> Dashboard:
     """Every figure of the dashboard for ``scope`` (``access.scope_of(user)``) and
-    ``period``: a fixed number of aggregate statements."""
+    ``period``: a fixed number of aggregate statements. The heavy figures are read from
+    the summary table where it has them (``summary.py``; ``use_summary=False``: all
+    computed live from the records, as before any refresh)."""
     today = today or dt.date.today()
     board = Dashboard(
         period=period,
@@ -317,6 +340,7 @@ def build(scope: access.Scope, period: Period, *, today: dt.date | None = None) 
         by_street=_by_street(scope),
         generated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
     )
+    board.refresh = summary.latest() if use_summary else None
     rows = _areas(board)
     _households(board, rows)
     _categories(board)
@@ -378,14 +402,8 @@ def _areas(board: Dashboard) -> dict[int, AreaRow]:
 
 
 def _households(board: Dashboard, rows: dict[int, AreaRow]) -> None:
-    area = _area_column(Household, board.scope)
-    stmt = (
-        select(area, Household.status, func.count())
-        .where(_where(Household, board.scope))
-        .group_by(area, Household.status)
-    )
     totals = dict.fromkeys(c.values(c.HOUSEHOLD_STATUSES), 0)
-    for area_id, status, n in db.session.execute(stmt):
+    for area_id, _b, status, _k2, _d, n in summary.rows("households", board.scope, board.refresh):
         totals[status] = totals.get(status, 0) + n
         row = rows.get(area_id)
         if row is None:
@@ -399,18 +417,10 @@ def _households(board: Dashboard, rows: dict[int, AreaRow]) -> None:
 
 
 def _categories(board: Dashboard) -> None:
-    cat = household_categories.c
-    stmt = (
-        select(HardshipCategory.id, HardshipCategory.name, Household.status, func.count())
-        .select_from(HardshipCategory)
-        .join(household_categories, cat.category_id == HardshipCategory.id)
-        .join(Household, Household.id == cat.household_id)
-        .where(_where(Household, board.scope))
-        .group_by(HardshipCategory.id, HardshipCategory.name, Household.status)
-    )
     found: dict[int, tuple[str, dict[str, int]]] = {}
-    for cid, name, status, n in db.session.execute(stmt):
-        found.setdefault(cid, (name, {}))[1][status] = n
+    for _area, _b, cid, status, _d, n in summary.rows("categories", board.scope, board.refresh):
+        counts = found.setdefault(int(cid), ("", {}))[1]
+        counts[status] = counts.get(status, 0) + n
     order = db.session.execute(
         select(HardshipCategory.id, HardshipCategory.name).order_by(
             HardshipCategory.sort_order, HardshipCategory.name
@@ -424,16 +434,15 @@ def _in_period(column, period: Period):
     return and_(column >= period.start, column <= period.end)
 
 
+def _dated(board: Dashboard, name: str, bucket=None):
+    """The period's rows of the dated figure ``name`` (``summary.FIGURES``)."""
+    period = board.period
+    return summary.rows(name, board.scope, board.refresh, period.start, period.end, bucket)
+
+
 def _intake(board: Dashboard, rows: dict[int, AreaRow]) -> None:
-    area = _area_column(Household, board.scope)
-    month = year_month(Household.intake_date)
-    stmt = (
-        select(area, month, Household.intake_channel, func.count())
-        .where(_where(Household, board.scope), _in_period(Household.intake_date, board.period))
-        .group_by(area, month, Household.intake_channel)
-    )
     intake: dict[str, dict[str, int]] = {m: {} for m in board.months}
-    for area_id, ym, channel, n in db.session.execute(stmt):
+    for area_id, ym, channel, _k2, _d, n in _dated(board, "intake", year_month):
         cell = intake.setdefault(ym, {})
         cell[channel] = cell.get(channel, 0) + n
         if area_id in rows:
@@ -442,39 +451,20 @@ def _intake(board: Dashboard, rows: dict[int, AreaRow]) -> None:
 
 
 def _timeliness(board: Dashboard, rows: dict[int, AreaRow], today: dt.date) -> None:
-    scope, period = board.scope, board.period
     limit = _days_setting("VISIT_OVERDUE_DAYS", 7)
-    area = _area_column(Household, scope)
-    first_visit = (
-        select(func.min(Assessment.visit_date))
-        .where(
-            Assessment.household_id == Household.id,
-            Assessment.visit_date >= Household.intake_date,
-        )
-        .correlate(Household)
-        .scalar_subquery()
-    )
-    waited = days_between(first_visit, Household.intake_date)
-    deadline_passed = Household.intake_date < today - dt.timedelta(days=limit)
-    cases = (
-        select(
-            area.label("area"),
-            waited.label("days"),
-            case((deadline_passed, 1), else_=0).label("due"),
-        )
-        .where(_where(Household, scope), _in_period(Household.intake_date, period))
-        .subquery()
-    )
-    stmt = select(cases.c.area, cases.c.days, cases.c.due, func.count()).group_by(
-        cases.c.area, cases.c.days, cases.c.due
-    )
+    deadline = today - dt.timedelta(days=limit)
+
+    def due(day):
+        # the deadline of a case admitted that day has passed
+        return case((day < deadline, 1), else_=0)
+
     visits: dict[int, dict[int, int]] = {}
-    for area_id, days, due, n in db.session.execute(stmt):
+    for area_id, is_due, _k1, _k2, days, n in _dated(board, "visit", due):
         row = rows.get(area_id)
         if row is None:
             continue
         if days is None:
-            if due:
+            if is_due:
                 row.visits_due += n  # not visited, deadline passed: late
             continue
         row.visits_due += n
@@ -485,44 +475,14 @@ def _timeliness(board: Dashboard, rows: dict[int, AreaRow], today: dt.date) -> N
     _medians(rows, visits, "median_days_to_visit", board)
 
     # need → first match, first match → first service, for the period's needs
-    need_area = _area_column(Need, scope)
-    first_match = (
-        select(func.min(NeedMatch.created_at))
-        .where(NeedMatch.need_id == Need.id)
-        .correlate(Need)
-        .scalar_subquery()
-    )
-    first_service = (
-        select(func.min(ServiceRecord.delivered_on))
-        .join(service_record_needs, service_record_needs.c.service_record_id == ServiceRecord.id)
-        .where(service_record_needs.c.need_id == Need.id)
-        .correlate(Need)
-        .scalar_subquery()
-    )
-    needs = (
-        select(
-            need_area.label("area"),
-            first_match.label("matched"),
-            first_service.label("served"),
-            Need.identified_on.label("identified"),
-        )
-        .where(_where(Need, scope), _in_period(Need.identified_on, period))
-        .subquery()
-    )
-    to_match = days_between(needs.c.matched, needs.c.identified)
-    to_service = days_between(needs.c.served, needs.c.matched)
-    for label, expression, attribute in (
-        ("m", to_match, "median_days_to_match"),
-        ("s", to_service, "median_days_to_service"),
+    for name, attribute in (
+        ("to_match", "median_days_to_match"),
+        ("to_service", "median_days_to_service"),
     ):
-        stmt = (
-            select(needs.c.area, expression.label(label), func.count())
-            .where(expression.is_not(None), expression >= 0)
-            .group_by(needs.c.area, expression)
-        )
         histograms: dict[int, dict[int, int]] = {}
-        for area_id, days, n in db.session.execute(stmt):
-            histograms.setdefault(area_id, {})[days] = n
+        for area_id, _b, _k1, _k2, days, n in _dated(board, name):
+            cell = histograms.setdefault(area_id, {})
+            cell[days] = cell.get(days, 0) + n
         _medians(rows, histograms, attribute, board)
 
 
@@ -539,32 +499,15 @@ def _medians(rows, histograms: dict[int, dict[int, int]], attribute: str, board)
 
 
 def _needs(board: Dashboard, rows: dict[int, AreaRow]) -> None:
-    scope = board.scope
-    area = _area_column(Need, scope)
-    stmt = (
-        select(area, Need.dimension, Need.status, func.count())
-        .where(_where(Need, scope))
-        .group_by(area, Need.dimension, Need.status)
-    )
     needs = {d: dict.fromkeys(c.values(c.NEED_STATUSES), 0) for d in c.values(c.NEED_DIMENSIONS)}
-    for area_id, dimension, status, n in db.session.execute(stmt):
+    for area_id, _b, dimension, status, _d, n in summary.rows("needs", board.scope, board.refresh):
         needs.setdefault(dimension, {})[status] = needs[dimension].get(status, 0) + n
         if status == "open" and area_id in rows:
             rows[area_id].open_needs += n
     board.needs = needs
 
-    waited = days_between(Need.resolved_on, Need.identified_on)
-    stmt = (
-        select(area, Need.dimension, waited, func.count())
-        .where(
-            _where(Need, scope),
-            Need.status == "met",
-            _in_period(Need.resolved_on, board.period),
-        )
-        .group_by(area, Need.dimension, waited)
-    )
     histograms: dict[str, dict[int, int]] = {}
-    for area_id, dimension, days, n in db.session.execute(stmt):
+    for area_id, _b, dimension, _k2, days, n in _dated(board, "met"):
         if days is not None:
             cell = histograms.setdefault(dimension, {})
             cell[days] = cell.get(days, 0) + n
