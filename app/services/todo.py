@@ -368,7 +368,14 @@ def todo_items(
 def todo_summary(user, today: dt.date | None = None, *, only_mine: bool = False) -> dict:
     """Counts for the landing page and the to-do page, in SQL for casework."""
     if not access.can(user, Permission.SEE_TODO):
-        return {"visits_overdue": 0, "needs_overdue": 0, "overdue": 0, "total": 0}
+        return {
+            "visits_overdue": 0,
+            "needs_overdue": 0,
+            "overdue": 0,
+            "total": 0,
+            "visits": 0,
+            "handoffs": 0,
+        }
     today = today or dt.date.today()
     counts = casework_counts(user, today, only_mine=only_mine)
     handoffs = [
@@ -385,4 +392,6 @@ def todo_summary(user, today: dt.date | None = None, *, only_mine: bool = False)
             counts["visits_overdue"], counts["needs_overdue"], handoffs_overdue
         ),
         "total": counting.capped_sum(counts["visits"], counts["needs_overdue"], len(handoffs)),
+        "visits": counts["visits"],
+        "handoffs": len(handoffs),
     }

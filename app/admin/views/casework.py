@@ -300,5 +300,6 @@ class TodoView(GatedBaseView):
             only_mine=only_mine,
             total=summary["total"],
             overdue=summary["overdue"],
+            summary=summary,
             page_limit=todo.PAGE_LIMIT,
         )
