@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 export FLASK_APP = wsgi.py
 
-.PHONY: run test install db lint fmt translations bench clean vendor
+.PHONY: run test install db lint fmt translations bench bench-scale clean vendor
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,16 @@ vendor:
 
 bench: install
 	$(BIN)/python bench/list_queries.py
+
+# a province's size on PostgreSQL (BENCH_SERVER, default postgresql://postgres@127.0.0.1:5432):
+# loads 10,000 and 1,000,000 households (once; about 5 minutes), then times every page of
+# issue 11 over HTTP (gunicorn, 2 workers) for the district admin and a street clerk
+BENCH_SERVER ?= postgresql://postgres@127.0.0.1:5432
+bench-scale: install
+	$(BIN)/python bench/scale_data.py --server $(BENCH_SERVER) --households 10000 --database yijia_scale_10k --if-missing
+	$(BIN)/python bench/scale_data.py --server $(BENCH_SERVER) --households 1000000 --database yijia_scale_1m --if-missing
+	$(BIN)/python bench/scale.py --server $(BENCH_SERVER) --database yijia_scale_10k --gunicorn
+	$(BIN)/python bench/scale.py --server $(BENCH_SERVER) --database yijia_scale_1m --gunicorn --throughput
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

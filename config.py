@@ -13,7 +13,11 @@ BASE_DIR = Path(__file__).resolve().parent
 
 
 def _database_url(default: str) -> str:
-    url = os.environ.get("DATABASE_URL", default)
+    return _database_url_from("DATABASE_URL", default)
+
+
+def _database_url_from(name: str, default: str = "") -> str:
+    url = os.environ.get(name, default)
     # Heroku-style and plain postgres URLs both mean psycopg 3 here.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
@@ -26,6 +30,15 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url(
         "sqlite:///" + str(BASE_DIR / "instance" / "yijia.sqlite3")
     )
+    #: a read-only PostgreSQL streaming replica for heavy read-only pages (the manager's
+    #: pages, exports, the dashboard): ``DATABASE_REPLICA_URL``
+    SQLALCHEMY_BINDS = (
+        {"replica": _database_url_from("DATABASE_REPLICA_URL")}
+        if os.environ.get("DATABASE_REPLICA_URL")
+        else {}
+    )
+    #: lists above this many rows show an estimated total (``services/counting.py``)
+    COUNT_ESTIMATE_ABOVE = int(os.environ.get("COUNT_ESTIMATE_ABOVE", "20000"))
     # Bound parameters (ID numbers, phones) must never reach a log or an error page.
     SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True, "pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False

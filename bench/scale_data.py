@@ -324,16 +324,31 @@ def load(url: str, households: int) -> None:
         print(f"  vacuum analyze in {time.perf_counter() - t:.0f} s", flush=True)
 
 
+def _loaded(server: str, database: str, households: int) -> bool:
+    try:
+        with psycopg.connect(f"{server}/{database}") as conn:
+            return conn.execute("SELECT count(*) FROM households").fetchone()[0] >= households
+    except psycopg.Error:
+        return False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=1_000_000)
     parser.add_argument("--database", default="yijia_scale_1m")
     parser.add_argument("--server", default=SERVER)
+    parser.add_argument(
+        "--if-missing", action="store_true", help="keep the database if it is already loaded"
+    )
     args = parser.parse_args()
+    url = f"{args.server.replace('postgresql://', 'postgresql+psycopg://')}/{args.database}"
+    if args.if_missing and _loaded(args.server, args.database, args.households):
+        print(f"{args.database}: already loaded; upgrading its schema only", flush=True)
+        build_schema(url)
+        return
     with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{args.database}"')
-    url = f"{args.server.replace('postgresql://', 'postgresql+psycopg://')}/{args.database}"
     started = time.perf_counter()
     print(f"building {args.database}: schema by the migrations", flush=True)
     build_schema(url)
