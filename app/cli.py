@@ -136,12 +136,21 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("sweep-files")
     @click.option("--dry-run", is_flag=True, help="list, do not delete")
-    def sweep_files_command(dry_run: bool):
+    @click.option(
+        "--older-than",
+        default=60,
+        show_default=True,
+        type=click.IntRange(min=0),
+        help="minutes: younger files may be uploads whose record is still being saved",
+    )
+    def sweep_files_command(dry_run: bool, older_than: int):
         """Remove evidence files that no database row names (in UPLOAD_FOLDER, or in
-        the bucket when STORAGE_URL is set)."""
+        the bucket when STORAGE_URL is set), written more than --older-than minutes ago."""
+        import datetime as dt
+
         from app.services.files import sweep_orphans
 
-        orphans = sweep_orphans(dry_run=dry_run)
+        orphans = sweep_orphans(dry_run=dry_run, older_than=dt.timedelta(minutes=older_than))
         click.echo(f"{'found' if dry_run else 'removed'} {len(orphans)} orphan file(s)")
 
     @app.cli.command("storage-check")

@@ -32,6 +32,7 @@ nor a file without its row.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import logging
@@ -467,10 +468,16 @@ def _after_transaction_end(session, transaction) -> None:
     session.info.pop("yijia_files_doomed", None)
 
 
-def orphan_keys() -> list[str]:
+def orphan_keys(*, older_than: dt.timedelta = dt.timedelta(0)) -> list[str]:
     """Stored files (local folder or bucket) that no row names, left by a crash
     mid-save or by rows deleted directly in SQL: what ``flask sweep-files`` removes.
-    Only keys shaped like ours (``ab/ab12….jpg``) are considered."""
+    Only keys shaped like ours (``ab/ab12….jpg``) are considered, and only those
+    written more than ``older_than`` ago: a file another process (or machine) has just
+    written may belong to a row its transaction has not committed yet."""
+    # list first, read the rows second: a row committed in between is seen; a file
+    # listed whose row is still to be committed is younger than ``older_than``
+    cutoff = dt.datetime.now(dt.UTC) - older_than
+    listed = [key for key, modified in storage().entries() if modified <= cutoff]
     known: set[str] = set()
     for name, thumb in db.session.execute(
         select(StoredFile.stored_name, StoredFile.thumbnail_name)
@@ -479,7 +486,7 @@ def orphan_keys() -> list[str]:
         if thumb:
             known.add(thumb)
     orphans = []
-    for key in storage().keys():
+    for key in listed:
         folder, _, name = key.partition("/")
         if _GENERATED_KEY.fullmatch(key) and folder == name[:2] and name not in known:
             orphans.append(key)
@@ -489,9 +496,11 @@ def orphan_keys() -> list[str]:
 _GENERATED_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{32}(_t)?\.(jpg|png|webp|pdf)")
 
 
-def sweep_orphans(*, dry_run: bool = False) -> list[str]:
+def sweep_orphans(
+    *, dry_run: bool = False, older_than: dt.timedelta = dt.timedelta(0)
+) -> list[str]:
     """Remove (unless ``dry_run``) the orphans ``orphan_keys`` finds; their keys."""
-    orphans = orphan_keys()
+    orphans = orphan_keys(older_than=older_than)
     if not dry_run:
         store_ = storage()
         for key in orphans:

@@ -17,11 +17,12 @@ that is comes from the configuration:
 
 The interface is small on purpose: ``put``, ``open`` (a stream and its size, or None),
 ``exists``, ``delete`` (only the file service's rolled-back uploads, committed
-deletions and the orphan sweep call it) and ``keys`` (for the sweep).
+deletions and the orphan sweep call it), and ``keys`` / ``entries`` (for the sweep).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import threading
@@ -92,11 +93,16 @@ class LocalStorage:
         self.path(key).unlink(missing_ok=True)
 
     def keys(self) -> Iterator[str]:
+        return (key for key, _modified in self.entries())
+
+    def entries(self) -> Iterator[tuple[str, dt.datetime]]:
+        """Every key with the time it was last written (UTC)."""
         if not self.root.exists():
             return
         for path in sorted(self.root.rglob("*")):
             if path.is_file():
-                yield path.relative_to(self.root).as_posix()
+                modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+                yield path.relative_to(self.root).as_posix(), modified
 
 
 @dataclass(frozen=True)
@@ -225,12 +231,16 @@ class S3Storage:
             raise self._fail(exc, "deleting an object") from exc
 
     def keys(self) -> Iterator[str]:
+        return (key for key, _modified in self.entries())
+
+    def entries(self) -> Iterator[tuple[str, dt.datetime]]:
+        """Every key under the prefix with the time it was last written (UTC)."""
         prefix = f"{self.location.prefix}/" if self.location.prefix else ""
         paginator = self.client.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(Bucket=self.location.bucket, Prefix=prefix):
                 for item in page.get("Contents", ()):
-                    yield item["Key"][len(prefix) :]
+                    yield item["Key"][len(prefix) :], item["LastModified"]
         except Exception as exc:
             raise self._fail(exc, "listing objects") from exc
 
