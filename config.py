@@ -80,7 +80,7 @@ class Config:
     #: --purge --confirm`` (exported to a file first); unset or 0: kept for ever
     AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS") or 0) or None
     #: rows per export file; larger exports are refused with a message
-    EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "50000"))
+    EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "200000"))
     #: evidence files live here, outside the static folder, under generated names
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(BASE_DIR / "instance" / "uploads"))
     #: evidence files in an S3 bucket instead (several app servers): e.g.

@@ -18,6 +18,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     request,
     stream_with_context,
@@ -30,6 +31,7 @@ from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from sqlalchemy import String, cast, or_, true
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +52,8 @@ from app.validation import HIDDEN, InvalidValue, mask_id_number, mask_phone, par
 
 log = logging.getLogger(__name__)
 
+#: rows fetched at a time by an export
+EXPORT_BATCH = 1000
 MASKERS = {"id": mask_id_number, "phone": mask_phone, "hidden": lambda v: HIDDEN if v else ""}
 #: a run of digits no 64-bit integer column holds
 TOO_LONG_NUMBER = re.compile(r"\d{19,}")
@@ -637,13 +641,25 @@ class ScopedModelView(AuditedViewMixin, GatedView, ModelView):
             execute=False,
             page_size=self.export_max_rows,
         )
-        return count, query
+        # streamed in batches: a 100,000-row export held every row at once (600 MB)
+        return count, query.yield_per(EXPORT_BATCH)
 
     def export_cell(self, row, name):
         """One exported cell: a number for amounts, Excel-safe text otherwise."""
         if name in self.numeric_export_columns:
             return getattr(row, name)
-        return excel_safe(self.get_export_value(row, name))
+        return excel_safe(self._export_text(self.get_export_value(row, name)))
+
+    def _export_text(self, value):
+        """A choice's label is translated once per export, not once per row (the same
+        lazy string object comes back for every row with that value)."""
+        if not isinstance(value, LazyString):
+            return value
+        cache = g.setdefault("_yj_export_labels", {})
+        key = id(value)
+        if key not in cache:
+            cache[key] = (value, str(value))  # the object too: its id stays its own
+        return cache[key][1]
 
     def _export_matrix(self):
         """Header and rows of display values, masked, Excel-safe."""
