@@ -209,6 +209,29 @@ def throughput(base: str, username: str, path: str, clients: int = 8, seconds: f
     return sum(done) / seconds
 
 
+def mixed(base: str, targets, n: int) -> None:
+    """``n`` requests over every GET page, both roles in turn (for the workers' RSS)."""
+    clients = [Client(base, who) for who in ("admin", "clerk")]
+    gets = [(m, p, f) for m, p, f in targets.values() if m == "GET"]
+    for i in range(n):
+        method, path, form = gets[i % len(gets)]
+        clients[i % 2].open(method, path, form)
+
+
+def worker_peak_rss(master_pid: int) -> list[int]:
+    """Peak resident memory (MB) of each gunicorn worker of ``master_pid``."""
+    peaks = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(master_pid):
+            peaks.append(int(fields["VmHWM"].split()[0]) // 1024)
+    return peaks
+
+
 def start_gunicorn(url: str, port: int):
     env = {
         **os.environ,
@@ -241,6 +264,7 @@ def main() -> None:
     parser.add_argument("--throughput", action="store_true")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--port", type=int, default=5077)
+    parser.add_argument("--mixed", type=int, default=1000, help="mixed requests before RSS")
     args = parser.parse_args()
     url = f"{args.server.replace('postgresql://', 'postgresql+psycopg://')}/{args.database}"
     app = make_app(url)
@@ -248,6 +272,7 @@ def main() -> None:
     results = {who: in_process(app, who, targets) for who in ("admin", "clerk")}
     http_times = {}
     rate = None
+    peaks: list[int] = []
     if args.gunicorn:
         process = start_gunicorn(url.replace("+psycopg", ""), args.port)
         try:
@@ -258,6 +283,8 @@ def main() -> None:
             if args.throughput:
                 street_page = targets["households, one street, p1"][1]
                 rate = throughput(base, "clerk", street_page)
+            mixed(base, targets, args.mixed)
+            peaks = worker_peak_rss(process.pid)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
     print(f"database {args.database}")
@@ -274,6 +301,8 @@ def main() -> None:
         print(f"{name:<32} {target:>6} | {cells[0]} | {cells[1]}")
     if rate is not None:
         print(f"street page, 8 concurrent clients: {rate:.0f} requests/s (target >= 80)")
+    if peaks:
+        print(f"peak RSS per worker after the run and {args.mixed} mixed requests: {peaks} MB")
     print("times: " + ("median over HTTP, gunicorn -w 2" if args.gunicorn else "median in-process"))
 
 
