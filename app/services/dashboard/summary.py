@@ -42,6 +42,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     union_all,
 )
 
@@ -391,6 +392,11 @@ def refresh(
         # what the summary holds now (rowcount of INSERT … SELECT is not portable)
         record.rows = db.session.scalar(select(func.count()).select_from(table))
         record.finished_at = utcnow()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # fresh statistics for the planner: the rows were all just replaced (a table
+        # it believes empty is read by the wrong plan once it holds years of days)
+        with committed():
+            db.session.execute(text("ANALYZE dashboard_daily"))
     record.seconds = time.perf_counter() - started
     return record
 
