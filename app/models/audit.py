@@ -62,6 +62,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm import Mapped, Mapper, Session, foreign, mapped_column, relationship
+from sqlalchemy.orm.state import AttributeState
 
 from app.extensions import db
 from app.models.area import Area
@@ -331,7 +332,8 @@ def _changes(obj, kind_of_write: str) -> dict:
     for rel in mapper.relationships:
         if rel.secondary is None or rel.viewonly or kind_of_write == "delete":
             continue
-        history = state.attrs[rel.key].history
+        # one attribute's history (``state.attrs`` would build every attribute's)
+        history = AttributeState(state, rel.key).history
         if history.added or history.deleted:
             old = [] if kind_of_write == "create" else _ids([*history.unchanged, *history.deleted])
             changes[rel.key] = [old, _ids([*history.unchanged, *history.added])]

@@ -60,6 +60,34 @@ class DuplicateRegistration(InvalidValue):
         super().__init__(_l("This ID number is already registered in the district."))
 
 
+#: ``session.info`` key of a ``KnownUnregistered``: set around ONE flush by whoever
+#: looked a chunk's ID numbers up set-based just before it (an import,
+#: ``services.imports.households``), removed after it; the unique indexes stay the
+#: last word on a number registered meanwhile by another transaction.
+KNOWN_UNREGISTERED = "yijia_known_unregistered"
+
+
+class KnownUnregistered:
+    """ID numbers found in neither households nor members (``find_registration``
+    skips its two queries for them), and, built on first use within the flush, the
+    session's pending objects by ID number, so that checking each of a few hundred
+    new people is not a scan of all the others each."""
+
+    def __init__(self, numbers):
+        self.numbers = frozenset(numbers)
+        self.pending: dict[str, list] | None = None
+
+    def pending_with(self, session, number: str) -> list:
+        if self.pending is None:
+            self.pending = {}
+            for obj in list(session.new) + list(session.dirty):
+                if isinstance(obj, Household) and obj.head_id_number:
+                    self.pending.setdefault(obj.head_id_number, []).append(obj)
+                elif isinstance(obj, Member) and obj.id_number:
+                    self.pending.setdefault(obj.id_number, []).append(obj)
+        return self.pending.get(number, [])
+
+
 def find_registration(
     session, number: str | None, *, not_this=None
 ) -> tuple[str, int | None] | None:
@@ -68,13 +96,21 @@ def find_registration(
     Deliberately unscoped: a person is registered once, whichever street holds them."""
     if not number:
         return None
-    for obj in list(session.new) + list(session.dirty):
+    known = session.info.get(KNOWN_UNREGISTERED)
+    pending = (
+        known.pending_with(session, number)
+        if known is not None
+        else list(session.new) + list(session.dirty)
+    )
+    for obj in pending:
         if obj is not_this and obj is not None:
             continue
         if isinstance(obj, Household) and obj.head_id_number == number:
             return "head", obj.id
         if isinstance(obj, Member) and obj.id_number == number and obj not in session.deleted:
             return "member", obj.id
+    if known is not None and number in known.numbers:
+        return None  # saved nowhere (looked up just before this flush), pending checked above
     heads = select(Household.id).where(Household.head_id_number == number)
     members = select(Member.id).where(Member.id_number == number)
     if isinstance(not_this, Household) and not_this.id is not None:
