@@ -33,8 +33,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flask import has_request_context, session
+from flask import g, has_request_context, session
 from sqlalchemy import and_, false, func, or_, select, true
+from werkzeug.local import LocalProxy
 
 from app.extensions import db
 from app.models import (
@@ -172,7 +173,31 @@ def selected_street_id() -> int | None:
 
 
 def scope_of(user, *, narrowed: bool = True) -> Scope:
-    """The scope of ``user``; ``narrowed`` applies the street switcher."""
+    """The scope of ``user``; ``narrowed`` applies the street switcher.
+
+    Asked dozens of times a page (the menu checks each view): within a request the
+    answer is kept per user, role, area and switcher, so the signed-in user is resolved
+    once, not through ``current_user``'s proxy each time."""
+    if isinstance(user, LocalProxy):
+        user = user._get_current_object()
+    if not has_request_context():
+        return _scope_of(user, narrowed)
+    key = (
+        id(user),
+        getattr(user, "id", None),
+        getattr(user, "role", None),
+        getattr(user, "area_id", None),
+        getattr(user, "organisation_id", None),
+        getattr(user, "is_active", None),
+        selected_street_id() if narrowed else None,
+    )
+    cache = g.setdefault("_yj_scopes", {})
+    if key not in cache:
+        cache[key] = (user, _scope_of(user, narrowed))  # the user too: its id stays its own
+    return cache[key][1]
+
+
+def _scope_of(user, narrowed: bool) -> Scope:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Scope(role="anonymous")
     if user.role in DISTRICT:
