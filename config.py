@@ -32,11 +32,7 @@ class Config:
     )
     #: a read-only PostgreSQL streaming replica for heavy read-only pages (the manager's
     #: pages, exports, the dashboard): ``DATABASE_REPLICA_URL``
-    SQLALCHEMY_BINDS = (
-        {"replica": _database_url_from("DATABASE_REPLICA_URL")}
-        if os.environ.get("DATABASE_REPLICA_URL")
-        else {}
-    )
+    DATABASE_REPLICA_URL = _database_url_from("DATABASE_REPLICA_URL") or None
     #: lists above this many rows show an estimated total (``services/counting.py``)
     COUNT_ESTIMATE_ABOVE = int(os.environ.get("COUNT_ESTIMATE_ABOVE", "20000"))
     # Bound parameters (ID numbers, phones) must never reach a log or an error page.
@@ -150,6 +146,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     #: evidence files in each test's own folder; the S3 tests set a bucket themselves
     STORAGE_URL = None
+    #: no replica unless a test sets one (tests/services/test_replica.py)
+    DATABASE_REPLICA_URL = None
     #: each test app counts on its own; never a developer's Redis
     RATELIMIT_STORAGE_URI = "memory://"
     #: jobs run inline unless a test asks for Redis (tests/test_jobs.py)

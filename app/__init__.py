@@ -153,10 +153,15 @@ def register_replica(app: Flask) -> None:
     page the district manager opens (a read-only role), exports and the dashboard.
     Writes always go to the primary (``RoutingSession``); a replica a second behind is
     fine for figures and downloads, and nobody edits on those pages."""
+    from sqlalchemy import create_engine
+
     from app.extensions import REPLICA
 
-    if REPLICA not in (app.config.get("SQLALCHEMY_BINDS") or {}):
+    url = app.config.get("DATABASE_REPLICA_URL")
+    if not url:
         return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    app.extensions[REPLICA] = create_engine(url, **options)
 
     @app.before_request
     def read_from_replica():

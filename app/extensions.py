@@ -1,6 +1,6 @@
 """Flask extensions, created unbound so models never import the app."""
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -26,8 +26,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-#: the bind of the read-only streaming replica (``DATABASE_REPLICA_URL``)
-REPLICA = "replica"
+#: where the read-only streaming replica's engine lives (``DATABASE_REPLICA_URL``):
+#: ``app.extensions[REPLICA]``. Not a Flask-SQLAlchemy bind: a bind key is registered
+#: for every app of the process, and ``create_all`` then wants it everywhere.
+REPLICA = "yijia_replica"
 
 
 class RoutingSession(FlaskSQLAlchemySession):
@@ -44,7 +46,7 @@ class RoutingSession(FlaskSQLAlchemySession):
             and has_request_context()
             and g.get("read_from_replica")
         ):
-            replica = self._db.engines.get(REPLICA)
+            replica = current_app.extensions.get(REPLICA)
             if replica is not None:
                 return replica
         return super().get_bind(mapper, clause, bind, **kwargs)

@@ -40,7 +40,7 @@ def replica_app(app, backend):
     made = create_app(
         config_for(
             url,
-            SQLALCHEMY_BINDS={REPLICA: _read_only_role(url)},
+            DATABASE_REPLICA_URL=_read_only_role(url),
             UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"],
         )
     )
@@ -48,14 +48,13 @@ def replica_app(app, backend):
     yield made
     with made.app_context():
         db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+        db.engine.dispose()
+    made.extensions[REPLICA].dispose()
 
 
-def _statements_on(application, bind):
+def _statements_on(application, key):
     seen: list[str] = []
-    with application.app_context():
-        engine = db.engines[bind]
+    engine = application.extensions[key]
     event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
     return seen
 
