@@ -192,8 +192,12 @@ def out_of_scope_row(w, model, role):
     if model is Area:
         clause = Area.parent_id != street.id if role == "street_clerk" else Area.id != community.id
         return db.session.scalar(select(Area).where(Area.level == "community", clause))
-    if model in (HardshipCategory, User):
-        return None if model is HardshipCategory else db.session.scalars(select(User)).first()
+    if model is HardshipCategory:
+        return None
+    if model is User:  # another account than the one signing in (whose login is a write)
+        return db.session.scalar(
+            select(User).where(User.id != w.user(role).id).order_by(User.id).limit(1)
+        )
     if role == "street_clerk":
         return db.session.scalar(
             select(model).where(model.street_id.is_not(None), model.street_id != street.id)
