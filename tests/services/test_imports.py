@@ -185,7 +185,7 @@ def test_a_commit_that_fails_on_save_writes_nothing(app, world, monkeypatch):
     """All or nothing: a failure in the middle of the writes rolls every row back."""
     from app.services.imports import households as module
 
-    rows = [household_row(world) for _ in range(450)]  # three chunks of writes
+    rows = [household_row(world) for _ in range(450)]  # five chunks of writes
     batch = run(world.clerk, xlsx(rows))
     calls = {"n": 0}
     real_flush = db.session.flush

