@@ -10,21 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
-
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip(
-        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-        allow_module_level=True,
-    )
-try:
-    import playwright.sync_api  # noqa: F401
-except ImportError:
-    pytest.skip("browser tests need the playwright package", allow_module_level=True)
-
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
 pytestmark = pytest.mark.browser
 

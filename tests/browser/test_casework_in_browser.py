@@ -4,22 +4,10 @@ sponsor pledges through the portal form (and an over-pledge is refused)."""
 
 import io
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip(
-        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-        allow_module_level=True,
-    )
-try:
-    import playwright.sync_api  # noqa: F401
-except ImportError:
-    pytest.skip("browser tests need the playwright package", allow_module_level=True)
-
-from PIL import Image  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from PIL import Image
+from sqlalchemy import func, select
 
 pytestmark = pytest.mark.browser
 

@@ -6,19 +6,7 @@ error; the account form offers only the areas that fit the chosen role.
 Run: ``.venv/bin/python -m pytest tests/browser -q`` (needs /usr/bin/chromium).
 """
 
-from pathlib import Path
-
 import pytest
-
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip(
-        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-        allow_module_level=True,
-    )
-try:
-    import playwright.sync_api  # noqa: F401
-except ImportError:
-    pytest.skip("browser tests need the playwright package", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 

@@ -7,28 +7,12 @@ Run: ``.venv/bin/python -m pytest tests/browser/test_dashboard_in_browser.py -q`
 """
 
 import re
-from pathlib import Path
 
 import pytest
 
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip(
-        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-        allow_module_level=True,
-    )
-try:
-    import playwright.sync_api  # noqa: F401
-except ImportError:
-    pytest.skip("browser tests need the playwright package", allow_module_level=True)
+from tests.browser.screens import RECORD_VIOLATIONS
 
 pytestmark = pytest.mark.browser
-
-RECORD_VIOLATIONS = """
-window.__violations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__violations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
-});
-"""
 
 
 def test_manager_dashboard_charts_switcher_and_links(page, browser_login, artifacts_dir):

@@ -15,31 +15,13 @@ import random
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
 
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip(
-        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-        allow_module_level=True,
-    )
-try:
-    import playwright.sync_api  # noqa: F401
-except ImportError:
-    pytest.skip("browser tests need the playwright package", allow_module_level=True)
-
-from openpyxl import load_workbook  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from tests.browser.screens import BODY_OVERFLOW, DESK, PHONE, RECORD_VIOLATIONS
 
 pytestmark = pytest.mark.browser
 
-DESK = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
-RECORD_VIOLATIONS = """
-window.__violations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__violations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
-});
-"""
-BODY_OVERFLOW = "document.body.scrollWidth - document.documentElement.clientWidth"
 CHECK_DIGIT = "该身份证号的校验位不正确，请核对。"
 PHONE_REASON = "请输入11位手机号码，或固定电话（如0551-12345678）。"
 

@@ -7,34 +7,14 @@ Screenshots go to test-artifacts/ (phone-*.png) for a human to look at.
 
 import datetime as dt
 import io
-from pathlib import Path
 
 import pytest
+from PIL import Image
+from sqlalchemy import func, select
 
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip(
-        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-        allow_module_level=True,
-    )
-try:
-    import playwright.sync_api  # noqa: F401
-except ImportError:
-    pytest.skip("browser tests need the playwright package", allow_module_level=True)
-
-from PIL import Image  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from tests.browser.screens import BODY_OVERFLOW, PHONE, RECORD_VIOLATIONS
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
-RECORD_VIOLATIONS = """
-window.__violations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__violations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
-});
-"""
-#: how far the page itself is wider than the screen (a list's own scrolling box aside)
-BODY_OVERFLOW = "document.body.scrollWidth - document.documentElement.clientWidth"
 
 
 @pytest.fixture

@@ -7,23 +7,8 @@ Landing-page screenshots land in ``test-artifacts/`` for a human to look at.
 """
 
 import re
-from pathlib import Path
 
 import pytest
-
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip(
-        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-        allow_module_level=True,
-    )
-try:
-    import playwright.sync_api  # noqa: F401
-except ImportError:
-    pytest.skip(
-        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
-        " and the playwright package",
-        allow_module_level=True,
-    )
 
 pytestmark = pytest.mark.browser
 
