@@ -138,20 +138,9 @@ class ImportView(GatedBaseView):
         except InvalidValue as exc:
             flash(str(exc), "error")
         else:
-            if batch.status == "committed":
-                counts = batch.committed_counts or {}
-                flash(
-                    _(
-                        "Imported: %(new)s new, %(update)s updated, %(unchanged)s unchanged, "
-                        "%(skipped)s rows left out.",
-                        new=counts.get("new", 0),
-                        update=counts.get("update", 0),
-                        unchanged=counts.get("unchanged", 0),
-                        skipped=counts.get("skipped", 0),
-                    ),
-                    "success",
-                )
-            elif batch.message:
+            # once committed, the batch page itself says so (who, when, the counts): no
+            # flash repeating it above
+            if batch.status != "committed" and batch.message:
                 flash(batch.message, "error")
         return redirect(url_for(".batch_view", id=batch.id))
 
