@@ -110,6 +110,12 @@ def check_not_future(value: dt.date | None, today: dt.date | None = None):
     return value
 
 
+def escape_like(term: str) -> str:
+    """``term`` as literal text inside a LIKE pattern (``ESCAPE '\\'``): its ``%``,
+    ``_`` and backslashes match themselves."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def mask_id_number(value: str | None) -> str:
     """``340102199001011234`` → ``340102********234``-style: region code and the last
     four characters stay, the birth date and sequence are hidden."""

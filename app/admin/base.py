@@ -48,7 +48,7 @@ from app.errors import report_unexpected
 from app.extensions import db
 from app.models import ArchivableMixin, Area
 from app.services import archive, counting
-from app.validation import HIDDEN, InvalidValue, mask_id_number, mask_phone, parse_id
+from app.validation import HIDDEN, InvalidValue, escape_like, mask_id_number, mask_phone, parse_id
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,6 @@ TOO_LONG_NUMBER = re.compile(r"\d{19,}")
 WRITE_ENDPOINT_SUFFIXES = (".edit_view", ".delete_view", ".ajax_update", ".action_view")
 #: the routes that list rows: archived ones leave them unless the filter asks for them
 LIST_ENDPOINT_SUFFIXES = (".index_view", ".export")
-
-
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 _BETWEEN_TAGS = re.compile(r">\s+<")
@@ -128,7 +124,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
             return query.filter(self.model.id == pk).one_or_none()
 
     def get_list(self, term, offset=0, limit=10):
-        pattern = "%" + _escape_like((term or "").strip())[:50] + "%"
+        pattern = "%" + escape_like((term or "").strip())[:50] + "%"
         limit = max(1, min(int(limit or 10), self.max_limit))
         offset = min(max(0, int(offset or 0)), 10_000)
         return self.search(pattern).offset(offset).limit(limit).all()

@@ -15,7 +15,7 @@ from app import access
 from app.extensions import db
 from app.models import Household, Member
 from app.models.household import DuplicateRegistration, find_registration, grams
-from app.validation import InvalidValue, normalize_id_number
+from app.validation import InvalidValue, escape_like, normalize_id_number
 
 __all__ = [
     "Clash",
@@ -40,17 +40,13 @@ def households_with_id_number(number: str):
     )
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _contains(column, term: str, *, indexed: bool):
     """``column`` contains ``term``. On PostgreSQL by the gram index
     (``yj_grams(column) @> grams(term)``): for one or two characters holding the piece
     is containing the term; a longer term is rechecked by ILIKE (its pieces could be
     there in another order). The planner estimates the gram test well from the index's
     statistics, and the list's total with it."""
-    like = column.ilike(f"%{_escape_like(term)}%", escape="\\")
+    like = column.ilike(f"%{escape_like(term)}%", escape="\\")
     if not indexed:
         return like
     pieces = db.func.yj_grams(column).op("@>")(literal(grams(term), ARRAY(Text)))

@@ -74,6 +74,7 @@ from app.models import choices as c
 from app.models.dashboard import DashboardRefresh
 from app.services.dashboard import summary
 from app.services.dashboard.sql import median, year_month
+from app.services.fund.ledger import net_in_out
 
 #: projects that count as running or done (not a draft, not cancelled)
 LIVE_PROJECT_STATUSES = ("open", "claimed", "in_progress", "completed")
@@ -570,35 +571,13 @@ def _projects(board: Dashboard, rows: dict[int, AreaRow]) -> None:
             rows[area_id].households_reached = n
 
 
-def _ledger_in_out():
-    """(money in, money out) of one ledger row as SQL, reversals netted against what
-    they reverse (as ``fund.reports.ledger_totals``)."""
-    money_in = case(
-        (LedgerEntry.entry_type == "donation", LedgerEntry.amount_yuan),
-        (
-            and_(LedgerEntry.entry_type == "reversal", LedgerEntry.direction == "out"),
-            -LedgerEntry.amount_yuan,
-        ),
-        else_=0,
-    )
-    money_out = case(
-        (LedgerEntry.entry_type == "disbursement", LedgerEntry.amount_yuan),
-        (
-            and_(LedgerEntry.entry_type == "reversal", LedgerEntry.direction == "in"),
-            -LedgerEntry.amount_yuan,
-        ),
-        else_=0,
-    )
-    return money_in, money_out
-
-
 def _money_figures(board: Dashboard, rows: dict[int, AreaRow]) -> None:
     scope, period = board.scope, board.period
     if scope.role not in access.READ_ROLES[LedgerEntry]:
         return
     area = func.coalesce(_area_column(LedgerEntry, scope), DISTRICT_LEVEL)
     month = year_month(LedgerEntry.posted_on)
-    money_in, money_out = _ledger_in_out()
+    money_in, money_out = net_in_out()
     readable = access.read_criterion(LedgerEntry, scope)
     if scope.street_id is not None:
         # a street's money is what was given or paid for it: the district-level rows a
@@ -789,7 +768,7 @@ def sponsor_timeline(impact, organisation_id: int) -> list[tuple[str, Decimal, D
     if shares:
         reversed_entry = db.aliased(LedgerEntry)
         project = func.coalesce(LedgerEntry.project_id, reversed_entry.project_id)
-        _in, money_out = _ledger_in_out()
+        _in, money_out = net_in_out()
         paid_month = year_month(LedgerEntry.posted_on)
         stmt = (
             select(project, paid_month, func.sum(money_out))

@@ -52,7 +52,7 @@ import datetime as dt
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import access
@@ -69,6 +69,30 @@ CENT = Decimal("0.01")
 
 class NotAllowed(InvalidValue):
     """The user's role or area does not allow this; nothing was changed."""
+
+
+def net_in_out():
+    """(money in, money out) of one ledger row as SQL expressions, a reversal netted
+    against what it reverses: a donation is money in and its reversal (out) takes it
+    back; a disbursement is money out and its reversal (in) gives it back. The one
+    definition every total of the fund sums (overview, budgets, dashboard, reports)."""
+    money_in = case(
+        (LedgerEntry.entry_type == "donation", LedgerEntry.amount_yuan),
+        (
+            and_(LedgerEntry.entry_type == "reversal", LedgerEntry.direction == "out"),
+            -LedgerEntry.amount_yuan,
+        ),
+        else_=0,
+    )
+    money_out = case(
+        (LedgerEntry.entry_type == "disbursement", LedgerEntry.amount_yuan),
+        (
+            and_(LedgerEntry.entry_type == "reversal", LedgerEntry.direction == "in"),
+            -LedgerEntry.amount_yuan,
+        ),
+        else_=0,
+    )
+    return money_in, money_out
 
 
 def money(value) -> Decimal:

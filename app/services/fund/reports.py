@@ -33,7 +33,7 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app import access
@@ -43,6 +43,7 @@ from app.services.fund.ledger import (
     get_account,
     ledger_balance,
     money,
+    net_in_out,
     refresh_balance,
     signed_amount,
 )
@@ -89,25 +90,7 @@ def plan_reservations(user) -> list[tuple[SupportPlan, Decimal, int]]:
 def ledger_totals(user, since: dt.date, until: dt.date) -> tuple[Decimal, Decimal]:
     """(money in, money out) posted in [since, until], net of reversals, over the
     ledger rows the user may read."""
-    money_in = case(
-        (
-            and_(LedgerEntry.entry_type == "donation"),
-            LedgerEntry.amount_yuan,
-        ),
-        (
-            and_(LedgerEntry.entry_type == "reversal", LedgerEntry.direction == "out"),
-            -LedgerEntry.amount_yuan,
-        ),
-        else_=0,
-    )
-    money_out = case(
-        (LedgerEntry.entry_type == "disbursement", LedgerEntry.amount_yuan),
-        (
-            and_(LedgerEntry.entry_type == "reversal", LedgerEntry.direction == "in"),
-            -LedgerEntry.amount_yuan,
-        ),
-        else_=0,
-    )
+    money_in, money_out = net_in_out()
     stmt = access.visible(
         LedgerEntry,
         user,
@@ -213,14 +196,7 @@ def plan_months_missing(user, today: dt.date) -> list[MissingMonth]:
 
 def projects_over_budget(user, today: dt.date) -> list[tuple[Project, Decimal]]:
     """Projects whose disbursements (net of reversals) up to ``today`` exceed the budget."""
-    paid = case(
-        (LedgerEntry.entry_type == "disbursement", LedgerEntry.amount_yuan),
-        (
-            and_(LedgerEntry.entry_type == "reversal", LedgerEntry.direction == "in"),
-            -LedgerEntry.amount_yuan,
-        ),
-        else_=0,
-    )
+    _in, paid = net_in_out()
     spent = (
         select(LedgerEntry.project_id, func.sum(paid).label("spent"))
         .where(LedgerEntry.project_id.is_not(None), LedgerEntry.posted_on <= today)
