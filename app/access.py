@@ -64,6 +64,7 @@ from app.models import (
     User,
     project_sponsors,
 )
+from app.models import area_tree
 from app.models.household import HouseholdPartMixin
 
 STAFF = ("district_admin", "district_manager", "street_clerk", "community_worker")
@@ -437,11 +438,32 @@ def assignable_workers(user):
     return query.order_by(User.full_name)
 
 
-def street_choices(user) -> list[Area]:
-    """Streets the user may pick in the street switcher (district-wide users)."""
+def street_choices(user) -> list[area_tree.Node]:
+    """Streets the user may pick in the street switcher (district-wide users), by name,
+    from the kept area tree (no query but its version)."""
     if scope_of(user, narrowed=False).role not in DISTRICT:
         return []
-    return list(db.session.scalars(select(Area).where(Area.level == "street").order_by(Area.name)))
+    return sorted(area_tree.tree().of_level("street"), key=lambda n: n.name)
+
+
+def area_visible(node, scope: Scope) -> bool:
+    """``read_criterion(Area, scope)`` for an area of the kept tree (``node``: id,
+    level, parent_id), for the pages that show areas without querying them; a test
+    holds the two to the same answer for every role."""
+    if scope.role not in READ_ROLES.get(Area, ()):
+        return False
+    if scope.is_district_wide and scope.street_id is None:
+        return True
+    street = scope.street_id
+    if scope.community_id is not None:
+        return node.level == "district" or node.id in (street, scope.community_id)
+    return node.level == "district" or node.id == street or node.parent_id == street
+
+
+def visible_areas(user, level: str) -> list[area_tree.Node]:
+    """The streets or communities ``user`` may read, as the list filters offer them."""
+    scope = scope_of(user)
+    return [n for n in area_tree.tree().of_level(level) if area_visible(n, scope)]
 
 
 # ------------------------------------------------------------------ permissions

@@ -32,6 +32,7 @@ from app import create_app
 from app.demo import DEMO_PASSWORD, seed_demo
 from app.extensions import db, limiter
 from app.models import User
+from app.models import area_tree
 from config import TestConfig
 from tests.factories import PASSWORD, make_world
 
@@ -200,6 +201,8 @@ class Backend:
             self._reset_statements = "".join(
                 [f"DELETE FROM {t};" for t in tables]
                 + [f"ALTER SEQUENCE {s} RESTART;" for s in sequences]
+                # the area tree's version row, as create_all leaves it
+                + ["INSERT INTO area_tree_version (id, value) VALUES (1, 1);"]
             )
         return self._reset_statements
 
@@ -303,6 +306,8 @@ class TestApp:
                     self.backend.drop(used)
         app.config.update(UPLOAD_FOLDER=str(upload_folder), IS_DEMO=_is_demo(request))
         limiter.reset()
+        # every test's database starts again at version 1 of its own area tree
+        area_tree.forget()
         self.dirty = True
         return app
 

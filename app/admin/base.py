@@ -25,6 +25,7 @@ from flask import (
 )
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
+from flask_admin.babel import gettext as admin_gettext
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
@@ -33,7 +34,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
-from sqlalchemy import String, cast, or_, true
+from sqlalchemy import Integer, String, cast, or_, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
@@ -44,9 +45,10 @@ from app.admin.formatters import install_display_formatters
 from app.admin.gate import GatedView, Requirement, Row, requires
 from app.admin.history import HISTORY_COLUMN, AuditedViewMixin
 from app.admin.labels import COMMON_LABELS
+from app.admin.listing import EditableCells, RowActionsOnce
 from app.errors import report_unexpected
 from app.extensions import db
-from app.models import ArchivableMixin, Area
+from app.models import ArchivableMixin, Area, area_tree
 from app.services import archive, counting
 from app.validation import HIDDEN, InvalidValue, escape_like, mask_id_number, mask_phone, parse_id
 
@@ -179,6 +181,7 @@ class ScopedModelView(AuditedViewMixin, GatedView, ModelView):
             if options and isinstance(options[0][0], int):
                 self.form_args.setdefault(name, {})["coerce"] = lambda v: int(v) if v else None
         self._install_personal_formatters()
+        self._install_area_labels(model)
         install_display_formatters(self)
         self._install_scoped_choices(model)
         super().__init__(model, db, *args, **kwargs)
@@ -271,7 +274,10 @@ class ScopedModelView(AuditedViewMixin, GatedView, ModelView):
             query, count_query, joins, count_joins = self._apply_filters(
                 query, count_query, joins, count_joins, filters
             )
-        count = counting.count_rows(count_query) if count_query is not None else None
+        count = None
+        if count_query is not None:
+            searched = self._search_supported and search
+            count = (counting.count_matches if searched else counting.count_rows)(count_query)
         query, joins = self._apply_sorting(query, joins, sort_column, sort_desc)
         query = self._apply_pagination(query, page, page_size)
         if not execute:
@@ -366,10 +372,40 @@ class ScopedModelView(AuditedViewMixin, GatedView, ModelView):
     def render(self, template, **kwargs):
         if "model" in kwargs and request.endpoint and request.endpoint.endswith(".details_view"):
             kwargs.setdefault("archive_panel", self.archive_panel(kwargs["model"]))
+        if "list_row_actions" in kwargs:  # the list (app/admin/listing.py)
+            kwargs["row_actions_once"] = RowActionsOnce.for_view(self, kwargs["list_row_actions"])
+            kwargs["editable_cells"] = EditableCells.for_view(self)
+            kwargs["select_record_title"] = admin_gettext("Select record")
         html = super().render(template, **kwargs)
         if template == self.list_template:
             html = compact_html(html)
         return html
+
+    def lean_editable_cells(self) -> bool:
+        """Does the list draw its editable cells once a page (``EditableCells``)? Yes
+        for integer keys and fields whose cell depends on the shown value only."""
+        if not self.column_editable_list or not isinstance(self._primary_key, str):
+            return False
+        if not isinstance(getattr(self.model, self._primary_key).type, Integer):
+            return False
+        fields = self._list_form_class
+        return all(
+            getattr(fields, c).field_class.__name__ != "BooleanField"
+            for c in self.column_editable_list
+        )
+
+    def list_form(self, obj=None):
+        """No form per row for the list page when its editable cells are drawn once
+        (Flask-Admin's ``index_view`` builds one for each row); the inline save
+        (``ajax/update/``) still validates with the real form."""
+        if (
+            obj is not None
+            and request.method == "GET"
+            and request.endpoint == f"{self.endpoint}.index_view"
+            and self.lean_editable_cells()
+        ):
+            return None
+        return super().list_form(obj)
 
     def eager(self, query):
         """Hook for views to eager-load what their list shows (no N+1)."""
@@ -565,6 +601,50 @@ class ScopedModelView(AuditedViewMixin, GatedView, ModelView):
         self.column_formatters = list_fmt
         self.column_formatters_detail = detail_fmt
         self.column_formatters_export = export_fmt
+
+    #: the area columns a list and an export print from the kept area tree
+    #: (``app/models/area_tree.py``) by the row's ``street_id`` / ``community_id``
+    AREA_COLUMNS = ("street", "community")
+
+    def _install_area_labels(self, model) -> None:
+        """A row's street and community read from the kept area tree, so a list needs
+        neither their Area rows nor a query for them (views need not eager-load them)."""
+        list_fmt = dict(self.column_formatters or {})
+        export_fmt = dict(self.column_formatters_export or {})
+        for name in self.AREA_COLUMNS:
+            if not hasattr(model, f"{name}_id"):
+                continue
+
+            def label(_view, _context, row, _name, key=f"{name}_id"):
+                return area_tree.tree().label(getattr(row, key))
+
+            list_fmt.setdefault(name, label)
+            export_fmt.setdefault(name, label)
+        self.column_formatters = list_fmt
+        self.column_formatters_export = export_fmt
+
+    def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        """Flask-Admin's cell value, with a choice's label translated once per request:
+        its own code asks each row's lazy label for its truth and again for its HTML,
+        two catalogue look-ups a cell, some eighty on a list page."""
+        labels = self._column_choices_map.get(name)
+        if not labels:
+            return super()._get_list_value(
+                context, model, name, column_formatters, column_type_formatters
+            )
+        column_fmt = column_formatters.get(name)
+        if column_fmt is not None:
+            value = column_fmt(self, context, model, name)
+        else:
+            value = self._get_field_value(model, name)
+        return self._translated_choices(name).get(value) or value
+
+    def _translated_choices(self, name) -> dict:
+        cache = g.setdefault("_yj_choice_labels", {})
+        key = (id(self), name)
+        if key not in cache:
+            cache[key] = {k: str(v) for k, v in self._column_choices_map[name].items()}
+        return cache[key]
 
     def household_of(self, model):
         """The household whose personal data ``model`` carries (views override)."""

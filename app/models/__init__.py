@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, event, inspect, update
 from sqlalchemy.orm import Session
 
+from app.models import area_tree  # noqa: F401  (its table and triggers)
 from app.models.area import Area, AreaOwnedMixin
 from app.models.audit import AuditEvent  # the audit trail (its after_flush listener)
 from app.models.base import ArchivableMixin, TrackedMixin, has_changed, stamp_tracked, utcnow

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, 
 from sqlalchemy.schema import DDL
 
 from app.extensions import db
+from app.models import area_tree
 from app.models.area import AreaOwnedMixin
 from app.models.base import ArchivableMixin, TrackedMixin, has_changed
 from app.models.choices import (
@@ -368,8 +369,16 @@ class Household(AreaOwnedMixin, ArchivableMixin, TrackedMixin, db.Model):
 
     def __str__(self) -> str:
         # Names only: a household's label appears in drop-downs and must not carry an ID.
-        community = self.community.name if self.community else ""
-        return f"{self.head_name}（{community}）"
+        # The community's name from the kept area tree, not by loading the Area: lists
+        # of needs, visits and services print dozens of households.
+        community = self.__dict__.get("community")
+        name = ""
+        if community is None and self.community_id is not None:
+            name = area_tree.tree().name(self.community_id)
+        if not name:
+            community = self.community
+            name = community.name if community is not None else ""
+        return f"{self.head_name}（{name}）"
 
 
 class Member(HouseholdPartMixin, ArchivableMixin, TrackedMixin, db.Model):

@@ -16,6 +16,9 @@ import json
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import func, literal_column, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement, Executable
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.extensions import db
 
@@ -49,16 +52,34 @@ def is_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+class Explain(Executable, ClauseElement):
+    """``EXPLAIN (FORMAT JSON) <statement>`` as a statement SQLAlchemy caches like any
+    other: compiled once per shape of ``statement``, not on every page (compiling the
+    list's filtered SELECT anew cost about a millisecond a page, the landing page eight)."""
+
+    inherit_cache = True
+    _traverse_internals = [("statement", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, statement):
+        self.statement = statement
+
+    @property
+    def _all_selected_columns(self):
+        # the one row's one column is the plan (JSON), none of the statement's: nothing
+        # to match when a cached compilation is reused (read by position: ``scalar()``)
+        return ()
+
+
+@compiles(Explain, "postgresql")
+def _compile_explain(element, compiler, **kw):
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+
+
 def planner_rows(statement) -> int | None:
     """The planner's estimate of the rows ``statement`` returns (PostgreSQL), else None."""
     if not is_postgresql():
         return None
-    compiled = statement.compile(dialect=db.engine.dialect)
-    connection = db.session.connection()
-    params = compiled.params
-    if compiled.positiontup is not None:
-        params = tuple(params[k] for k in compiled.positiontup)
-    plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", params).scalar()
+    plan = db.session.execute(Explain(statement)).scalar()
     if isinstance(plan, str):
         plan = json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
@@ -86,6 +107,22 @@ def count_rows(count_query) -> int:
     if estimate is not None:
         return EstimatedCount(estimate)
     return count_query.scalar() or 0
+
+
+#: a search's total is counted exactly up to this many matches, then shown as "1,000+"
+SEARCH_COUNT_CAP = 1000
+
+
+def count_matches(count_query) -> int:
+    """The total a *searched* list shows: exact up to ``SEARCH_COUNT_CAP`` matches, else
+    ``CappedCount`` ("1,000+", the exact figure a click away). The planner cannot
+    estimate a name search well (at a million households it put 秀英 in one street at
+    3,794 rows; there were 16,670), and counting them all reads every match from the
+    table (25 ms); reading at most a thousand-and-one costs a few."""
+    if wants_exact_count():
+        return count_query.scalar() or 0
+    rows = count_query.statement.with_only_columns(literal_column("1"))
+    return count_up_to(rows, cap=SEARCH_COUNT_CAP)
 
 
 def count_of(statement) -> int:

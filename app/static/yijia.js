@@ -9,7 +9,8 @@
  *    <a data-model-action="delete"> runs a list action, <a data-add-inline-field="id">
  *    adds an inline form, the delete button's form has data-confirm. Links to
  *    "javascript:void(0)" do nothing.
- *    x-editable's parsing of data attributes does without eval.
+ *    x-editable's parsing of data attributes does without eval; a list's editable cells
+ *    get the choices and token their column shares (written once a page).
  * 4. The account form offers only the areas whose level fits the chosen role.
  */
 (function () {
@@ -96,6 +97,27 @@
         }
       }
     });
+  }
+
+  // A list writes the choices and token its inline-editable cells share once, on
+  // <span hidden data-yj-editable="column">, not on every row (app/admin/listing.py):
+  // each cell of that column gets them here, before x-editable reads them (Flask-Admin
+  // starts it when the document is ready; this runs as the script loads, below the list).
+  var shared = document.querySelectorAll("span[data-yj-editable]");
+  for (var s = 0; s < shared.length; s++) {
+    var column = shared[s].getAttribute("data-yj-editable");
+    var cells = document.querySelectorAll("a[data-role^='x-editable'][data-pk]");
+    for (var c = 0; c < cells.length; c++) {
+      if (cells[c].getAttribute("name") !== column) {
+        continue;
+      }
+      for (var a = 0; a < shared[s].attributes.length; a++) {
+        var attribute = shared[s].attributes[a];
+        if (/^data-(source|csrf)$/.test(attribute.name) && !cells[c].hasAttribute(attribute.name)) {
+          cells[c].setAttribute(attribute.name, attribute.value);
+        }
+      }
+    }
   }
 
   // --------------------------------------------------------------- 4

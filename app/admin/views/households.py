@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import and_
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import StringField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired
@@ -247,10 +247,9 @@ class HouseholdView(ScopedModelView):
 
     def eager(self, query):
         return query.options(
-            selectinload(Household.community),
-            selectinload(Household.street),
+            # street and community print from the kept area tree (ScopedModelView)
             selectinload(Household.categories),
-            selectinload(Household.assigned_worker),
+            joinedload(Household.assigned_worker),
         )
 
     def household_of(self, model):
@@ -468,9 +467,9 @@ class MemberView(ScopedModelView):
 
     def eager(self, query):
         return query.options(
-            selectinload(Member.household).selectinload(Household.community),
-            selectinload(Member.community),
-            selectinload(Member.street),
+            # the household prints its community from the kept area tree, and so do
+            # the street and community columns (ScopedModelView)
+            joinedload(Member.household),
         )
 
 
@@ -555,7 +554,7 @@ class NeedView(ScopedModelView):
 
     def eager(self, query):
         return query.options(
-            selectinload(Need.household).selectinload(Household.community),
-            selectinload(Need.community),
-            selectinload(Need.street),
+            # the household prints its community from the kept area tree, and so do
+            # the street and community columns (ScopedModelView)
+            joinedload(Need.household),
         )
