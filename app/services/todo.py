@@ -335,8 +335,10 @@ HANDOFF_PROVIDERS: list[Provider] = [
     pledges_to_decide,
 ]
 PROVIDERS: list[Provider] = CASEWORK_PROVIDERS + HANDOFF_PROVIDERS
-#: the to-do page lists at most this many items of each casework kind
-PAGE_LIMIT = 200
+#: the to-do page lists at most this many items of each casework kind: the most
+#: overdue, more than a day's visits (at 200 a kind the page was 127 KB, a scroll of
+#: 400 rows on a phone)
+PAGE_LIMIT = 50
 #: casework counts stop here ("1,000+"): a hundred thousand visits due in a district
 #: take a second to count, a thousand a few milliseconds; past a thousand, the figure
 #: changes nobody's day
