@@ -6,6 +6,7 @@ from flask import Flask, has_request_context, jsonify, session
 from flask_login import current_user
 
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.templating import UnindentingLoader
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,8 @@ def create_app(config=None) -> Flask:
     # no blank lines left by {% %} tags: a 20-row list was 100 KB, most of it the
     # indentation of Flask-Admin's templates
     app.jinja_options = {**app.jinja_options, "trim_blocks": True, "lstrip_blocks": True}
+    # ... nor their indentation (app/templating.py)
+    app.jinja_env.loader = UnindentingLoader(app.jinja_env.loader)
     app.config.from_object(config or config_from_env())
     register_logging(app)
     register_proxies(app)

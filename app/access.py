@@ -62,9 +62,9 @@ from app.models import (
     StoredFile,
     SupportPlan,
     User,
+    area_tree,
     project_sponsors,
 )
-from app.models import area_tree
 from app.models.household import HouseholdPartMixin
 
 STAFF = ("district_admin", "district_manager", "street_clerk", "community_worker")

@@ -30,9 +30,9 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.demo import DEMO_PASSWORD, seed_demo
+from app.admin import menu as admin_menu
 from app.extensions import db, limiter
-from app.models import User
-from app.models import area_tree
+from app.models import User, area_tree
 from config import TestConfig
 from tests.factories import PASSWORD, make_world
 
@@ -306,8 +306,10 @@ class TestApp:
                     self.backend.drop(used)
         app.config.update(UPLOAD_FOLDER=str(upload_folder), IS_DEMO=_is_demo(request))
         limiter.reset()
-        # every test's database starts again at version 1 of its own area tree
+        # every test's database starts again at version 1 of its own area tree, and
+        # the menu is drawn anew for its users
         area_tree.forget()
+        admin_menu.forget()
         self.dirty = True
         return app
 

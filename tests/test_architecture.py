@@ -4,7 +4,8 @@ that every admin route declares what it needs to.
 The floors (README, "What is where"):
 
     0  config, app.validation, app.extensions, app.urls,   ground: no app imports above
-       app.errors, app.logs, app.csp, app.throttle, app.jobs
+       app.errors, app.logs, app.csp, app.throttle, app.jobs,
+       app.templating
     1  app.models                                          tables and their own rules
     2  app.access                                          who may read/write/decide
     3  app.services                                        rules and transactions
@@ -33,6 +34,7 @@ FLOORS = [
     ("app.csp", 0),
     ("app.throttle", 0),
     ("app.jobs", 0),
+    ("app.templating", 0),
     ("app.models", 1),
     ("app.access", 2),
     ("app.services", 3),

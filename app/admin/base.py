@@ -64,21 +64,6 @@ WRITE_ENDPOINT_SUFFIXES = (".edit_view", ".delete_view", ".ajax_update", ".actio
 LIST_ENDPOINT_SUFFIXES = (".index_view", ".export")
 
 
-_BETWEEN_TAGS = re.compile(r">\s+<")
-_AFTER_TAG = re.compile(r">\s+(?=[^<\s])")
-_BEFORE_TAG = re.compile(r"(?<=[^>\s])\s+<")
-
-
-def compact_html(html: str) -> str:
-    """A list page with each run of whitespace around its tags made one space, which
-    the browser shows the same way: the indentation of Flask-Admin's templates was half
-    of a 20-row list's 100 KB. Lists only: they hold no <pre> or <textarea>, whose
-    whitespace is content."""
-    html = _BETWEEN_TAGS.sub("> <", html)
-    html = _AFTER_TAG.sub("> ", html)
-    return _BEFORE_TAG.sub(" <", html)
-
-
 def excel_safe(value) -> str:
     """A cell value that Excel shows as text, never runs as a formula."""
     text = "" if value is None else str(value)
@@ -376,10 +361,8 @@ class ScopedModelView(AuditedViewMixin, GatedView, ModelView):
             kwargs["row_actions_once"] = RowActionsOnce.for_view(self, kwargs["list_row_actions"])
             kwargs["editable_cells"] = EditableCells.for_view(self)
             kwargs["select_record_title"] = admin_gettext("Select record")
-        html = super().render(template, **kwargs)
-        if template == self.list_template:
-            html = compact_html(html)
-        return html
+        # the templates are read without their indentation (app/templating.py)
+        return super().render(template, **kwargs)
 
     def lean_editable_cells(self) -> bool:
         """Does the list draw its editable cells once a page (``EditableCells``)? Yes

@@ -38,9 +38,7 @@ area_tree_version = Table(
 #: a new random number, not the old one plus one: a change rolled back leaves no number
 #: behind that a later change could take again (a process that read the tree inside
 #: that transaction keeps it under a number the database never commits)
-BUMP_POSTGRESQL = (
-    "UPDATE area_tree_version SET value = floor(random() * 9e18)::bigint WHERE id = 1"
-)
+BUMP_POSTGRESQL = "UPDATE area_tree_version SET value = floor(random() * 9e18)::bigint WHERE id = 1"
 BUMP_SQLITE = "UPDATE area_tree_version SET value = random() WHERE id = 1"
 
 #: the triggers, for PostgreSQL and SQLite; the same statements are in the migration

@@ -31,9 +31,7 @@ def test_each_role_is_offered_the_areas_the_sql_scope_lets_it_read(app, world, r
             assert by_tree == by_sql, (role, level)
 
 
-def test_a_list_prints_street_and_community_from_the_tree_without_querying_areas(
-    world, login
-):
+def test_a_list_prints_street_and_community_from_the_tree_without_querying_areas(world, login):
     make_household(world.community, head_name="王秀英")
     client = login(world.clerk)
     client.get("/admin/household/")  # the process reads the tree once
