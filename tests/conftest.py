@@ -29,8 +29,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from app.demo import DEMO_PASSWORD, seed_demo
 from app.admin import menu as admin_menu
+from app.demo import DEMO_PASSWORD, seed_demo
 from app.extensions import db, limiter
 from app.models import User, area_tree
 from config import TestConfig
