@@ -395,11 +395,19 @@ class ScopedModelView(AuditedViewMixin, GatedView, ModelView):
         return query
 
     def get_one(self, id):
-        """One row by id, through the scope; anything but a plain integer id is None."""
+        """One row by id, through the scope; anything but a plain integer id is None.
+        A page (GET) asks once: the gate loads the record, then Flask-Admin's view asks
+        for it again (the details page read each household twice)."""
         pk = parse_id(id)
         if pk is None:
             return None
-        return self.get_query().filter(self.model.id == pk).one_or_none()
+        if request.method != "GET":
+            return self.get_query().filter(self.model.id == pk).one_or_none()
+        found = g.setdefault("_yj_rows", {})
+        key = (self.endpoint, pk)
+        if key not in found:
+            found[key] = self.get_query().filter(self.model.id == pk).one_or_none()
+        return found[key]
 
     def is_action_allowed(self, name: str) -> bool:
         if not self._may_write():

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, select, union
+from sqlalchemy import Integer, and_, bindparam, delete, func, select, union
 
 from app import access
 from app.extensions import db
@@ -174,31 +174,50 @@ def _readable_parts(user) -> dict[str, type]:
     return parts
 
 
-def _events_of(record, user) -> list:
-    """SQL criteria, each one index's worth: the events shown on ``record``'s history.
-    A household's are its own and those of its parts the user may open (members,
-    needs, visits, status changes ...), found by the household they name — deleted
-    parts too; events recorded before the trail named the household are found by its
-    parts of now."""
-    own = and_(AuditEvent.record_type == record.__tablename__, AuditEvent.record_id == record.id)
-    if record.__tablename__ != "households":
-        return [own]
-    parts = _readable_parts(user)
-    if not parts:
+def _events_of(table: str, parts: dict[str, type]) -> list:
+    """SQL criteria, each one index's worth: the events shown on the history of the
+    record ``:record_id`` of ``table``. A household's are its own and those of its
+    ``parts`` (the ones the user may open: members, needs, visits, status changes
+    ...), found by the household they name — deleted parts too; events recorded
+    before the trail named the household are found by its parts of now."""
+    record_id = bindparam("record_id", type_=Integer)
+    own = and_(AuditEvent.record_type == table, AuditEvent.record_id == record_id)
+    if table != "households" or not parts:
         return [own]
     named = and_(
-        AuditEvent.household_id == record.id,
+        AuditEvent.household_id == record_id,
         AuditEvent.record_type.in_(["households", *parts]),
     )
     earlier = [
         and_(
-            AuditEvent.record_type == table,
-            AuditEvent.record_id.in_(select(model.id).where(model.household_id == record.id)),
+            AuditEvent.record_type == part,
+            AuditEvent.record_id.in_(select(model.id).where(model.household_id == record_id)),
             AuditEvent.household_id.is_(None),
         )
-        for table, model in parts.items()
+        for part, model in parts.items()
     ]
     return [own, named, *earlier]
+
+
+#: (table, the parts a user may open, limit) → the history's statement, built once: a
+#: household's has nine branches, and building them anew was most of the time its
+#: page spent on the history (the record's id is a parameter, ``:record_id``)
+_HISTORY_STATEMENTS: dict[tuple, object] = {}
+
+
+def _history_statement(table: str, parts: dict[str, type], limit: int):
+    key = (table, tuple(parts), limit)
+    statement = _HISTORY_STATEMENTS.get(key)
+    if statement is None:
+        newest = _newest_ids(_events_of(table, parts), limit)
+        statement = (
+            select(AuditEvent)
+            .where(AuditEvent.id.in_(newest))
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+        _HISTORY_STATEMENTS[key] = statement
+    return statement
 
 
 def _newest_ids(criteria: list, limit: int):
@@ -242,15 +261,10 @@ def history(record, user, *, limit: int = HISTORY_LIMIT) -> list[HistoryEntry] |
     own record, a member's ID number as a member's)."""
     if not may_read_history(record, user):
         return None
-    newest = _newest_ids(_events_of(record, user), limit)
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.id.in_(newest))
-        .order_by(AuditEvent.id.desc())
-        .limit(limit)
-    ).all()
-    users = _users_by_id({e.user_id for e in events})
     parts = _readable_parts(user) if record.__tablename__ == "households" else {}
+    statement = _history_statement(record.__tablename__, parts, limit)
+    events = db.session.scalars(statement, {"record_id": record.id}).all()
+    users = _users_by_id({e.user_id for e in events})
     now = _parts_now(events, parts)
     entries = []
     for event in events:
