@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from app.admin import menu as admin_menu
+from app.admin import chrome as admin_chrome
 from app.demo import DEMO_PASSWORD, seed_demo
 from app.extensions import db, limiter
 from app.models import User, area_tree
@@ -309,7 +309,7 @@ class TestApp:
         # every test's database starts again at version 1 of its own area tree, and
         # the menu is drawn anew for its users
         area_tree.forget()
-        admin_menu.forget()
+        admin_chrome.forget()
         self.dirty = True
         return app
 

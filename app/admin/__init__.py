@@ -10,8 +10,8 @@ from flask_login import current_user
 
 from app import access
 from app.access import Permission
+from app.admin.chrome import cached_menu, static_url
 from app.admin.gate import GatedView, requires
-from app.admin.menu import cached_menu
 from app.extensions import db
 from app.models import (
     Area,
@@ -192,8 +192,9 @@ def init_admin(app) -> Admin:
 
     # every amount in every template: {{ amount|yuan }} → ¥38,900.00
     app.add_template_filter(format_yuan, "yuan")
-    # the top menu, kept per kind of user and page (app/admin/menu.py)
+    # the top menu, kept per kind of user and page (app/admin/chrome.py)
     app.jinja_env.globals["cached_menu"] = cached_menu
+    app.jinja_env.globals["static_url"] = static_url
 
     @app.context_processor
     def locale_helpers():

@@ -1,4 +1,7 @@
-"""The top menu, drawn once per kind of user and page and kept.
+"""What every page draws the same for many requests, drawn once and kept: the top menu
+(per kind of user and page) and the URLs of the static files.
+
+The top menu:
 
 Flask-Admin draws the menu on every page: for each of some thirty views it asks
 whether the user may open it, whether it is the current one, and builds its URL — a
@@ -13,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from flask import request
+from flask import request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from jinja2 import pass_context
@@ -64,3 +67,17 @@ def cached_menu(context, draw) -> Markup:
 def forget() -> None:
     with _lock:
         _menus.clear()
+
+
+_static_urls: dict[tuple, str] = {}
+
+
+def static_url(endpoint: str, args: dict) -> str:
+    """The URL of one of Flask-Admin's static files (``admin/static.html``'s ``url``
+    macro): some twenty a page, each a ``url_for`` that always gives the same answer
+    for the same file, version and mount point."""
+    key = (endpoint, request.script_root, request.host, tuple(sorted(args.items())))
+    found = _static_urls.get(key)
+    if found is None:
+        found = _static_urls[key] = url_for(f"{endpoint}.static", **args)
+    return found
