@@ -3,12 +3,15 @@ page, for the district admin and a street clerk, on a database loaded by
 ``bench/scale_data.py``.
 
     make bench-scale                       # loads 10k and 1M households (once), measures both
-    .venv/bin/python bench/scale.py --database yijia_scale_1m [--gunicorn] [--repeat 15]
+    .venv/bin/python bench/scale.py --database yijia_scale_1m [--baseline yijia_scale_10k]
+                                    [--gunicorn] [--throughput] [--repeat 15]
 
 Statements and HTML size are counted in-process (Flask's test client, a listener on
 the engine); times are the median of ``--repeat`` requests, client-observed, against
 gunicorn with 2 sync workers as production runs it (``--gunicorn``), else in-process.
 ``--throughput`` adds the street page under 8 concurrent clients (requests/s).
+``--baseline`` serves a second, smaller database beside the first and measures the two
+in turn, request by request: the ×base column is the flatness (at most 1.5).
 """
 
 from __future__ import annotations
@@ -181,23 +184,30 @@ class Client:
         return self._form_token
 
 
-def over_http(base: str, targets, repeat: int, who=("admin", "clerk")) -> dict[str, dict]:
-    """role → page → median ms. The roles take turns request by request (and page by
-    page), so that a slower minute of the machine falls on both, not on the one
-    measured second. A POST (按身份证号查找) is timed with the redirect it answers
-    followed: until the household's page has arrived."""
-    clients = {role: Client(base, role) for role in who}
-    out: dict[str, dict] = {role: {} for role in who}
-    for name, (method, path, form) in targets.items():
-        times: dict[str, list[float]] = {role: [] for role in who}
-        for client in clients.values():
+def over_http(sites: dict, repeat: int, who=("admin", "clerk")) -> dict:
+    """site → role → page → median ms, for ``sites`` (name → (base URL, pages)). Sites
+    and roles take turns request by request, page by page, so that a slower minute of
+    the machine falls on all of them, not on the one measured second (a ratio between
+    two databases measured minutes apart was the machine's mood as much as the
+    data's). A POST (按身份证号查找) is timed with the redirect it answers followed:
+    until the household's page has arrived."""
+    clients = {
+        (site, role): Client(base, role) for site, (base, _t) in sites.items() for role in who
+    }
+    out: dict = {site: {role: {} for role in who} for site in sites}
+    names = list(next(iter(sites.values()))[1])
+    for name in names:
+        times: dict = {key: [] for key in clients}
+        for (site, _role), client in clients.items():
+            method, path, form = sites[site][1][name]
             client.open(method, path, form)  # warm: the worker's first sight of the page
+        keys = list(clients)
         for i in range(repeat):
-            order = who if i % 2 == 0 else tuple(reversed(who))
-            for role in order:
-                times[role].append(clients[role].open(method, path, form)[1])
-        for role in who:
-            out[role][name] = statistics.median(times[role])
+            for key in keys if i % 2 == 0 else reversed(keys):
+                method, path, form = sites[key[0]][1][name]
+                times[key].append(clients[key].open(method, path, form)[1])
+        for (site, role), measured in times.items():
+            out[site][role][name] = statistics.median(measured)
     return out
 
 
@@ -268,38 +278,12 @@ def start_gunicorn(url: str, port: int):
     raise RuntimeError("gunicorn did not start")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database", default="yijia_scale_1m")
-    parser.add_argument("--server", default=SERVER)
-    parser.add_argument("--gunicorn", action="store_true")
-    parser.add_argument("--throughput", action="store_true")
-    parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--port", type=int, default=5077)
-    parser.add_argument("--mixed", type=int, default=1000, help="mixed requests before RSS")
-    args = parser.parse_args()
-    url = f"{args.server.replace('postgresql://', 'postgresql+psycopg://')}/{args.database}"
-    app = make_app(url)
-    targets = pages(app)
-    results = {who: in_process(app, who, targets) for who in ("admin", "clerk")}
-    http_times = {}
-    rate = None
-    peaks: list[int] = []
-    if args.gunicorn:
-        process = start_gunicorn(url.replace("+psycopg", ""), args.port)
-        try:
-            base = f"http://127.0.0.1:{args.port}"
-            http_times = over_http(base, targets, args.repeat)
-            if args.throughput:
-                street_page = targets["households, one street, p1"][1]
-                rate = throughput(base, "clerk", street_page)
-            mixed(base, targets, args.mixed)
-            peaks = worker_peak_rss(process.pid)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-    print(f"database {args.database}")
+def _table(database, results, http_times, baseline=None) -> None:
+    print(f"database {database}")
+    ratio_head = "  ×base" if baseline else ""
     print(
-        f"{'page':<32} {'target':>6} | {'admin ms':>8} {'stmts':>5} {'KB':>5} | {'clerk ms':>8} {'stmts':>5} {'KB':>5}"
+        f"{'page':<32} {'target':>6} | {'admin ms':>8} {'stmts':>5} {'KB':>5}{ratio_head} |"
+        f" {'clerk ms':>8} {'stmts':>5} {'KB':>5}{ratio_head}"
     )
     for name, target in TARGETS.items():
         cells = []
@@ -307,13 +291,80 @@ def main() -> None:
             status, statements, size, ms = results[who][name]
             shown = http_times.get(who, {}).get(name, ms)
             flag = "" if status == 200 else f" HTTP {status}"
-            cells.append(f"{shown:8.1f} {statements:5d} {size / 1024:5.0f}{flag}")
+            ratio = ""
+            if baseline:
+                base_ms = baseline.get(who, {}).get(name)
+                ratio = f" {shown / base_ms:6.2f}" if base_ms else f" {'':>6}"
+            cells.append(f"{shown:8.1f} {statements:5d} {size / 1024:5.0f}{ratio}{flag}")
         print(f"{name:<32} {target:>6} | {cells[0]} | {cells[1]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", default="yijia_scale_1m")
+    parser.add_argument(
+        "--baseline",
+        help="a smaller database (yijia_scale_10k) measured in turn with --database: "
+        "the flatness ratio (×base)",
+    )
+    parser.add_argument("--server", default=SERVER)
+    parser.add_argument("--gunicorn", action="store_true")
+    parser.add_argument("--throughput", action="store_true")
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--port", type=int, default=5077)
+    parser.add_argument("--mixed", type=int, default=1000, help="mixed requests before RSS")
+    args = parser.parse_args()
+
+    def url_of(database):
+        return f"{args.server.replace('postgresql://', 'postgresql+psycopg://')}/{database}"
+
+    databases = [args.database] + ([args.baseline] if args.baseline else [])
+    apps = {database: make_app(url_of(database)) for database in databases}
+    targets = {database: pages(app) for database, app in apps.items()}
+    results = {
+        database: {who: in_process(app, who, targets[database]) for who in ("admin", "clerk")}
+        for database, app in apps.items()
+    }
+    http_times: dict = {database: {} for database in databases}
+    rate = None
+    peaks: list[int] = []
+    if args.gunicorn:
+        processes = {
+            database: start_gunicorn(url_of(database).replace("+psycopg", ""), args.port + i)
+            for i, database in enumerate(databases)
+        }
+        try:
+            sites = {
+                database: (f"http://127.0.0.1:{args.port + i}", targets[database])
+                for i, database in enumerate(databases)
+            }
+            http_times = over_http(sites, args.repeat)
+            base = sites[args.database][0]
+            if args.throughput:
+                street_page = targets[args.database]["households, one street, p1"][1]
+                rate = throughput(base, "clerk", street_page)
+            mixed(base, targets[args.database], args.mixed)
+            peaks = worker_peak_rss(processes[args.database].pid)
+        finally:
+            for process in processes.values():
+                os.killpg(process.pid, signal.SIGTERM)
+    if args.baseline:
+        _table(args.baseline, results[args.baseline], http_times[args.baseline])
+        print()
+    _table(
+        args.database,
+        results[args.database],
+        http_times[args.database],
+        http_times[args.baseline] if args.baseline else None,
+    )
     if rate is not None:
         print(f"street page, 8 concurrent clients: {rate:.0f} requests/s (target >= 80)")
     if peaks:
         print(f"peak RSS per worker after the run and {args.mixed} mixed requests: {peaks} MB")
-    print("times: " + ("median over HTTP, gunicorn -w 2" if args.gunicorn else "median in-process"))
+    times = "median over HTTP, gunicorn -w 2" if args.gunicorn else "median in-process"
+    if args.baseline:
+        times += f"; ×base: {args.database} over {args.baseline}, measured in turn"
+    print("times: " + times)
 
 
 if __name__ == "__main__":

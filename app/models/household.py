@@ -199,11 +199,12 @@ class Household(AreaOwnedMixin, ArchivableMixin, TrackedMixin, db.Model):
             postgresql_where=text("archived_at IS NULL"),
             sqlite_where=text("archived_at IS NULL"),
         ),
-        Index(
-            "ix_households_street_status_intake",
+        Index(  # with id: cases registered the same day (an import) keep their order
+            "ix_households_street_status_intake_id",
             "street_id",
             "status",
             "intake_date",
+            "id",
             postgresql_where=text("archived_at IS NULL"),
             sqlite_where=text("archived_at IS NULL"),
         ),

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.extensions import db
@@ -21,6 +21,26 @@ class Need(HouseholdPartMixin, ArchivableMixin, TrackedMixin, db.Model):
         CheckConstraint(check_in("status", NEED_STATUSES), name="status"),
         Index("ix_needs_street_status", "street_id", "status"),
         Index("ix_needs_community_status", "community_id", "status"),
+        # the to-do list's needs open longest, in order, and their capped count, in the
+        # district and in a street: read from the index's head, not filtered out of
+        # every need found in a street (20,000 rows read for 50 at a million households)
+        Index(
+            "ix_needs_status_identified",
+            "status",
+            "identified_on",
+            "id",
+            postgresql_where=text("archived_at IS NULL"),
+            sqlite_where=text("archived_at IS NULL"),
+        ),
+        Index(
+            "ix_needs_street_status_identified",
+            "street_id",
+            "status",
+            "identified_on",
+            "id",
+            postgresql_where=text("archived_at IS NULL"),
+            sqlite_where=text("archived_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -112,7 +112,7 @@ def visits_due(
         .where(due, _mine(user, only_mine))
         .order_by(Household.intake_date, Household.id)
         .limit(limit)
-        .options(selectinload(Household.community))
+        # (a household prints its community from the kept area tree)
     )
     households = db.session.scalars(stmt).all()
     if not households:
@@ -166,7 +166,7 @@ def needs_overdue(
     stmt = (
         stmt.order_by(Need.identified_on, Need.id)
         .limit(limit)
-        .options(selectinload(Need.household).selectinload(Household.community))
+        .options(selectinload(Need.household))
     )
     items = []
     for need in db.session.scalars(stmt):
