@@ -20,7 +20,7 @@ def _rows(page: str) -> list[str]:
     if not starts:
         return []
     end = page.index("</table>", starts[-1])
-    return [page[a:b] for a, b in zip(starts, starts[1:] + [end])]
+    return [page[a:b] for a, b in zip(starts, starts[1:] + [end], strict=True)]
 
 
 def test_each_rows_icons_name_that_row(world, login):
