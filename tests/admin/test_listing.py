@@ -90,3 +90,23 @@ def test_the_need_list_draws_its_editable_cells_once(app):
     admin = app.extensions["admin"][0]
     need_view = next(v for v in admin._views if getattr(v, "endpoint", None) == "need")
     assert need_view.lean_editable_cells()
+
+
+def test_a_searchs_total_stops_at_the_cap_and_counts_exactly_on_request(world, login, monkeypatch):
+    from app.services import counting
+
+    monkeypatch.setattr(counting, "SEARCH_COUNT_CAP", 3)
+    for i in range(5):
+        make_household(world.community, head_name=f"张桂兰{i}")
+    make_household(world.community, head_name="李四")
+    client = login(world.clerk)
+    page = client.get("/admin/household/?search=桂兰").get_data(as_text=True)
+    total = re.search(r'<p class="small text-muted" id="list-total">(.*?)</p>', page, re.S)
+    assert "3+" in total.group(1) and 'id="exact-count"' in total.group(1)
+    assert len(_rows(page)) == 5  # the rows are all there; only the total stops
+    exact = client.get("/admin/household/?search=桂兰&exact_count=1").get_data(as_text=True)
+    total = re.search(r'<p class="small text-muted" id="list-total">(.*?)</p>', exact, re.S)
+    assert "5" in total.group(1) and "+" not in total.group(1)
+    few = client.get("/admin/household/?search=李四").get_data(as_text=True)
+    total = re.search(r'<p class="small text-muted" id="list-total">(.*?)</p>', few, re.S)
+    assert "1" in total.group(1) and 'id="exact-count"' not in total.group(1)
