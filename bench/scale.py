@@ -293,7 +293,9 @@ def start_gunicorn(url: str, port: int):
     raise RuntimeError("gunicorn did not start")
 
 
-def _table(database, results, http_times, baseline=None, targets_methods=None) -> None:
+def _table(database, results, http_times, baseline=None, paired=None, targets_methods=None) -> None:
+    """The table of ``database``; with ``baseline`` (the smaller database's times, taken
+    in turn with ``paired``, this one's) a ×base column: paired / baseline."""
     targets_methods = targets_methods or {}
     print(f"database {database}")
     ratio_head = "  ×base" if baseline else ""
@@ -311,7 +313,8 @@ def _table(database, results, http_times, baseline=None, targets_methods=None) -
             ratio = ""
             if baseline:
                 base_ms = baseline.get(who, {}).get(name)
-                ratio = f" {shown / base_ms:6.2f}" if base_ms else f" {'':>6}"
+                mine = (paired or {}).get(who, {}).get(name, shown)
+                ratio = f" {mine / base_ms:6.2f}" if base_ms else f" {'':>6}"
             cells.append(f"{shown:8.1f} {statements:5d} {size / 1024:5.0f}{ratio}{flag}")
         print(f"{name:<32} {target or '':>6} | {cells[0]} | {cells[1]}")
 
@@ -345,23 +348,34 @@ def main() -> None:
     http_times: dict = {database: {} for database in databases}
     rate = None
     peaks: list[int] = []
+    paired: dict = {}
     if args.gunicorn:
-        processes = {
-            database: start_gunicorn(url_of(database).replace("+psycopg", ""), args.port + i)
+        sites = {
+            database: (f"http://127.0.0.1:{args.port + i}", targets[database])
             for i, database in enumerate(databases)
         }
+        main_site = {args.database: sites[args.database]}
+        processes = {
+            args.database: start_gunicorn(url_of(args.database).replace("+psycopg", ""), args.port)
+        }
         try:
-            sites = {
-                database: (f"http://127.0.0.1:{args.port + i}", targets[database])
-                for i, database in enumerate(databases)
-            }
-            http_times = over_http(sites, args.repeat)
+            # the times: this database served alone, as production serves it
+            http_times = over_http(main_site, args.repeat)
             base = sites[args.database][0]
             if args.throughput:
                 street_page = targets[args.database]["households, one street, p1"][1]
                 rate = throughput(base, "clerk", street_page)
             mixed(base, targets[args.database], args.mixed)
             peaks = worker_peak_rss(processes[args.database].pid)
+            if args.baseline:
+                # the ratio: both databases served side by side and asked in turn (two
+                # servers taking turns on two cores cost each a little more than one
+                # alone, so these times are for the ratio, not for the targets)
+                processes[args.baseline] = start_gunicorn(
+                    url_of(args.baseline).replace("+psycopg", ""), args.port + 1
+                )
+                paired = over_http(sites, args.repeat)
+                http_times[args.baseline] = paired[args.baseline]
         finally:
             for process in processes.values():
                 os.killpg(process.pid, signal.SIGTERM)
@@ -378,6 +392,7 @@ def main() -> None:
         results[args.database],
         http_times[args.database],
         http_times[args.baseline] if args.baseline else None,
+        paired.get(args.database),
         targets_methods={n: m for n, (m, _p, _f) in targets[args.database].items()},
     )
     if rate is not None:
@@ -386,7 +401,10 @@ def main() -> None:
         print(f"peak RSS per worker after the run and {args.mixed} mixed requests: {peaks} MB")
     times = "median over HTTP, gunicorn -w 2" if args.gunicorn else "median in-process"
     if args.baseline:
-        times += f"; ×base: {args.database} over {args.baseline}, measured in turn"
+        times += (
+            f"; {args.baseline}'s times and ×base ({args.database} over {args.baseline})"
+            " from the two served side by side, asked in turn"
+        )
     print("times: " + times)
 
 
