@@ -45,7 +45,7 @@ from app.admin.formatters import install_display_formatters
 from app.admin.gate import GatedView, Requirement, Row, requires
 from app.admin.history import HISTORY_COLUMN, AuditedViewMixin
 from app.admin.labels import COMMON_LABELS
-from app.admin.listing import EditableCells, RowActionsOnce
+from app.admin.listing import EditableCells, RowActionsOnce, RowCells
 from app.errors import report_unexpected
 from app.extensions import db
 from app.models import ArchivableMixin, Area, area_tree
@@ -360,6 +360,9 @@ class ScopedModelView(AuditedViewMixin, GatedView, ModelView):
         if "list_row_actions" in kwargs:  # the list (app/admin/listing.py)
             kwargs["row_actions_once"] = RowActionsOnce.for_view(self, kwargs["list_row_actions"])
             kwargs["editable_cells"] = EditableCells.for_view(self)
+            kwargs["row_cells"] = RowCells.for_view(
+                self, kwargs["list_columns"], kwargs["editable_cells"]
+            )
             kwargs["select_record_title"] = admin_gettext("Select record")
         # the templates are read without their indentation (app/templating.py)
         return super().render(template, **kwargs)
