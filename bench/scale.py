@@ -349,6 +349,7 @@ def main() -> None:
     rate = None
     peaks: list[int] = []
     paired: dict = {}
+    floor = None
     if args.gunicorn:
         sites = {
             database: (f"http://127.0.0.1:{args.port + i}", targets[database])
@@ -361,6 +362,10 @@ def main() -> None:
         try:
             # the times: this database served alone, as production serves it
             http_times = over_http(main_site, args.repeat)
+            # the machine's own pace in the same minutes: a page that does nothing
+            # (this VM's speed moved by up to 2.5x between minutes; read the times with it)
+            idle = Client(sites[args.database][0], "admin")
+            floor = statistics.median(idle.open("GET", "/healthz")[1] for _ in range(50))
             base = sites[args.database][0]
             if args.throughput:
                 street_page = targets[args.database]["households, one street, p1"][1]
@@ -399,6 +404,8 @@ def main() -> None:
         print(f"street page, 8 concurrent clients: {rate:.0f} requests/s (target >= 80)")
     if peaks:
         print(f"peak RSS per worker after the run and {args.mixed} mixed requests: {peaks} MB")
+    if floor is not None:
+        print(f"/healthz over HTTP meanwhile (the machine's pace): {floor:.1f} ms")
     times = "median over HTTP, gunicorn -w 2" if args.gunicorn else "median in-process"
     if args.baseline:
         times += (
