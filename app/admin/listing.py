@@ -1,6 +1,6 @@
 """What makes a list page cheap to render at a province's size: what is the same on
 every row drawn once per page instead of once per row (the row actions, the inline
-editable cells).
+editable cells), and each row's value cells drawn in one Python loop (``RowCells``).
 
 Flask-Admin draws each row's icons (view, edit, delete, the case story) by calling a
 macro per action per row; each builds its URLs with ``url_for`` and, for delete, renders
