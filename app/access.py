@@ -270,13 +270,28 @@ def read_criterion(model, scope: Scope):
             return true() if scope.is_district_wide else false()
         return Report.street_id == scope.street_id
     if model is Area:
-        if scope.is_district_wide and scope.street_id is None:
+        reach = _area_reach(scope)
+        if reach is None:
             return true()
-        street = scope.street_id
-        if scope.community_id is not None:
-            return or_(Area.level == "district", Area.id == street, Area.id == scope.community_id)
-        return or_(Area.level == "district", Area.id == street, Area.parent_id == street)
+        ids, children_of = reach
+        return or_(
+            Area.level == "district",
+            Area.id.in_(ids),
+            Area.parent_id == children_of if children_of is not None else false(),
+        )
     return true()  # reference data and users: the role check above is the rule
+
+
+def _area_reach(scope: Scope) -> tuple[tuple[int, ...], int | None] | None:
+    """The areas a staff scope reads besides the district: None for every area, else
+    (these ids, the children of this street). The one statement of the rule: the SQL
+    criterion above and ``area_visible`` (the kept tree) both read it."""
+    if scope.is_district_wide and scope.street_id is None:
+        return None
+    street = scope.street_id
+    if scope.community_id is not None:
+        return tuple(i for i in (street, scope.community_id) if i is not None), None
+    return tuple(i for i in (street,) if i is not None), street
 
 
 def sponsored_project_ids(scope: Scope):
@@ -448,16 +463,19 @@ def street_choices(user) -> list[area_tree.Node]:
 
 def area_visible(node, scope: Scope) -> bool:
     """``read_criterion(Area, scope)`` for an area of the kept tree (``node``: id,
-    level, parent_id), for the pages that show areas without querying them; a test
-    holds the two to the same answer for every role."""
-    if scope.role not in READ_ROLES.get(Area, ()):
+    level, parent_id), from the same ``_area_reach``; a test holds the two to the same
+    answer for every role."""
+    if scope.role not in READ_ROLES.get(Area, ()) or scope.role == "sponsor":
         return False
-    if scope.is_district_wide and scope.street_id is None:
+    reach = _area_reach(scope)
+    if reach is None:
         return True
-    street = scope.street_id
-    if scope.community_id is not None:
-        return node.level == "district" or node.id in (street, scope.community_id)
-    return node.level == "district" or node.id == street or node.parent_id == street
+    ids, children_of = reach
+    return (
+        node.level == "district"
+        or node.id in ids
+        or (children_of is not None and node.parent_id == children_of)
+    )
 
 
 def visible_areas(user, level: str) -> list[area_tree.Node]:

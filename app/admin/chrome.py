@@ -76,7 +76,7 @@ def static_url(endpoint: str, args: dict) -> str:
     """The URL of one of Flask-Admin's static files (``admin/static.html``'s ``url``
     macro): some twenty a page, each a ``url_for`` that always gives the same answer
     for the same file, version and mount point."""
-    key = (endpoint, request.script_root, request.host, tuple(sorted(args.items())))
+    key = (endpoint, request.script_root, tuple(sorted(args.items())))
     found = _static_urls.get(key)
     if found is None:
         found = _static_urls[key] = url_for(f"{endpoint}.static", **args)
